@@ -1,0 +1,161 @@
+/**
+ * Contract loading: id or name → active contract row → compiled module, with caches.
+ *
+ * - Compiled modules are cached by code hash (an LRU), so a contract compiles once however many
+ *   names point at it, and a failed compile is remembered as well.
+ * - Rows: the embedded SQLite store is asked on every request (a point query costs about a
+ *   microsecond, so it is always fresh). Postgres rows are cached and dropped on `NOTIFY`, and
+ *   re-checked after `CONTRACT_RECHECK_MS` as a fallback; while Postgres is unreachable, cached
+ *   rows keep being served.
+ * - Unknown ids are remembered for `NEGATIVE_CACHE_TTL_MS`, so a flood of them does not become a
+ *   flood of queries.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import { EdgeError, StoreUnavailableError } from "../errors.ts";
+import type { Metrics } from "../http/metrics.ts";
+import { logger } from "../log.ts";
+import { resolveContractImport } from "../sandbox/modules.ts";
+import type { ContractChange, ContractRow, Store } from "../store/types.ts";
+import { type CompiledModule, CompileError, compileModule } from "./compile.ts";
+import { LruCache } from "./lru.ts";
+
+const log = logger("contracts");
+
+/** Most unknown ids remembered at once. */
+const NEGATIVE_CACHE_MAX = 10_000;
+/** Most contract rows cached at once (Postgres). */
+const ROW_CACHE_MAX = 10_000;
+
+/** A contract ready to run. */
+export interface LoadedContract {
+  row: ContractRow;
+  module: CompiledModule;
+  /** Export to call per HTTP method (`get` preferred over the older `Get`). */
+  handlers: { GET?: string; POST?: string };
+  /** Whether the contract imports `tana:block` or `tana:context` (needs the latest block). */
+  needsBlock: boolean;
+}
+
+/** Loads and caches contracts. */
+export class ContractLoader {
+  #compiled: LruCache<string, CompiledModule | CompileError>;
+  #rows = new LruCache<string, { row: ContractRow; checkedAt: number }>(ROW_CACHE_MAX);
+  #unknown = new LruCache<string, number>(NEGATIVE_CACHE_MAX);
+  #unwatch: (() => Promise<void>) | null = null;
+  readonly #cacheRows: boolean;
+
+  /**
+   * @param store where contracts live
+   * @param config cache sizes and timings
+   * @param metrics compile-cache and invalidation counters
+   */
+  constructor(readonly store: Store, readonly config: Config, readonly metrics: Metrics) {
+    this.#compiled = new LruCache(config.compileCacheSize);
+    this.#cacheRows = store.kind === "postgres";
+  }
+
+  /** Subscribes to contract changes (Postgres `NOTIFY`). */
+  async start(): Promise<void> {
+    this.#unwatch = await this.store.watchContracts((change) => this.invalidate(change, "notify"));
+  }
+
+  /** Unsubscribes. */
+  async stop(): Promise<void> {
+    await this.#unwatch?.();
+  }
+
+  /**
+   * Drops cached rows and negative entries for a changed contract; `id: null` drops all.
+   *
+   * @param change what changed
+   * @param source for metrics: `notify`, `reconnect`, …
+   */
+  invalidate(change: ContractChange, source = "notify"): void {
+    this.metrics.invalidations.inc({ source: change.id === null ? "reconnect" : source });
+    if (change.id === null) {
+      this.#rows.clear();
+      this.#unknown.clear();
+      return;
+    }
+    for (const [key, entry] of this.#rows.entries()) {
+      if (entry.row.id === change.id || key === change.id || key === change.name) {
+        this.#rows.delete(key);
+      }
+    }
+    this.#unknown.delete(change.id);
+    if (change.name) this.#unknown.delete(change.name);
+  }
+
+  /**
+   * Finds an active contract and its compiled module.
+   *
+   * @param idOrName from the URL
+   * @throws {EdgeError} 404 `contract_not_found`, 500 `compile_error`, 503 `store_unavailable`
+   */
+  async load(idOrName: string): Promise<LoadedContract> {
+    const row = await this.#findRow(idOrName);
+    if (!row || !row.isActive) {
+      throw new EdgeError(404, "contract_not_found", `No active contract "${idOrName}"`);
+    }
+    const module = this.#compile(row);
+    const exports = new Set(module.exports);
+    const pick = (a: string, b: string) => exports.has(a) ? a : exports.has(b) ? b : undefined;
+    return {
+      row,
+      module,
+      handlers: { GET: pick("get", "Get"), POST: pick("post", "Post") },
+      needsBlock: module.links.some((l) => l.target === "block" || l.target === "context"),
+    };
+  }
+
+  async #findRow(key: string): Promise<ContractRow | null> {
+    const now = Date.now();
+    const unknownUntil = this.#unknown.get(key);
+    if (unknownUntil !== undefined && unknownUntil > now) return null;
+    const cached = this.#cacheRows ? this.#rows.get(key) : undefined;
+    if (cached && now - cached.checkedAt < this.config.contractRecheckMs) return cached.row;
+    let row: ContractRow | null;
+    try {
+      row = await this.store.findContract(key);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        this.metrics.storeUnavailable.inc();
+        if (cached) return cached.row; // serve what we know while the database is away
+      }
+      throw error;
+    }
+    if (row === null) {
+      if (this.config.negativeCacheTtlMs > 0) {
+        this.#unknown.set(key, now + this.config.negativeCacheTtlMs);
+      }
+    } else if (this.#cacheRows) {
+      this.#rows.set(key, { row, checkedAt: now });
+    }
+    return row;
+  }
+
+  #compile(row: ContractRow): CompiledModule {
+    let entry = this.#compiled.get(row.codeHash);
+    if (entry) this.metrics.compileCache.inc({ result: "hit" });
+    else {
+      this.metrics.compileCache.inc({ result: "miss" });
+      const started = performance.now();
+      try {
+        entry = compileModule(row.source, resolveContractImport);
+        log.debug("Compiled contract {contractId} in {ms} ms", {
+          contractId: row.id,
+          codeHash: row.codeHash,
+          ms: Math.round((performance.now() - started) * 1000) / 1000,
+        });
+      } catch (error) {
+        if (!(error instanceof CompileError)) throw error;
+        entry = error;
+      }
+      this.#compiled.set(row.codeHash, entry);
+    }
+    if (entry instanceof CompileError) throw new EdgeError(500, "compile_error", entry.message);
+    return entry;
+  }
+}

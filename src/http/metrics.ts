@@ -1,0 +1,148 @@
+/**
+ * Prometheus metrics, served at `GET /metrics`.
+ *
+ * @module
+ */
+import client from "prom-client";
+
+/** Every metric tana-edge exports, in one registry. */
+export class Metrics {
+  /** The registry behind `/metrics`. */
+  readonly registry: client.Registry = new client.Registry();
+  /** HTTP requests by method, route kind and status. */
+  readonly requests: client.Counter<"status" | "method" | "route">;
+  /** Request duration. */
+  readonly duration: client.Histogram<"route">;
+  /** Workers spawned by sandboxes. */
+  readonly workerSpawns: client.Counter;
+  /** Compile cache hits and misses. */
+  readonly compileCache: client.Counter<"result">;
+  /** Contract runs that ended without a result, by code. */
+  readonly runFailures: client.Counter<"code">;
+  /** Sandbox processes started, by reason. */
+  readonly sandboxStarts: client.Counter<"reason">;
+  /** Sandbox processes that died unexpectedly. */
+  readonly sandboxCrashes: client.Counter<"reason">;
+  /** Contracts put into quarantine. */
+  readonly quarantines: client.Counter;
+  /** Requests refused because a contract was quarantined. */
+  readonly quarantineRefusals: client.Counter;
+  /** Requests waiting for a sandbox slot. */
+  readonly queueDepth: client.Gauge;
+  /** Contract runs in progress. */
+  readonly inFlight: client.Gauge;
+  /** Ready sandbox processes. */
+  readonly sandboxesReady: client.Gauge;
+  /** Resident memory of sandbox processes as last reported, by sandbox. */
+  readonly sandboxRss: client.Gauge<"sandbox">;
+  /** Store queries that failed because the store was unavailable. */
+  readonly storeUnavailable: client.Counter;
+  /** Contract cache invalidations by source. */
+  readonly invalidations: client.Counter<"source">;
+
+  constructor() {
+    const registers = [this.registry];
+    client.collectDefaultMetrics({ register: this.registry, prefix: "tana_edge_process_" });
+    this.requests = new client.Counter({
+      name: "tana_edge_http_requests_total",
+      help: "HTTP requests by method, route and status",
+      labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.duration = new client.Histogram({
+      name: "tana_edge_http_request_duration_seconds",
+      help: "HTTP request duration",
+      labelNames: ["route"],
+      buckets: [
+        0.001,
+        0.002,
+        0.003,
+        0.005,
+        0.0075,
+        0.01,
+        0.015,
+        0.025,
+        0.05,
+        0.1,
+        0.25,
+        0.5,
+        1,
+        2.5,
+        5,
+        10,
+      ],
+      registers,
+    });
+    this.workerSpawns = new client.Counter({
+      name: "tana_edge_worker_spawns_total",
+      help: "Contract workers spawned by sandbox processes",
+      registers,
+    });
+    this.compileCache = new client.Counter({
+      name: "tana_edge_compile_cache_total",
+      help: "Compile cache lookups by result (hit or miss)",
+      labelNames: ["result"],
+      registers,
+    });
+    this.runFailures = new client.Counter({
+      name: "tana_edge_contract_failures_total",
+      help: "Contract runs that ended without a result, by error code",
+      labelNames: ["code"],
+      registers,
+    });
+    this.sandboxStarts = new client.Counter({
+      name: "tana_edge_sandbox_starts_total",
+      help: "Sandbox processes started, by reason (initial, crash, recycle)",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.sandboxCrashes = new client.Counter({
+      name: "tana_edge_sandbox_crashes_total",
+      help: "Sandbox processes that died unexpectedly, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.quarantines = new client.Counter({
+      name: "tana_edge_quarantines_total",
+      help: "Contracts quarantined for crashing sandboxes",
+      registers,
+    });
+    this.quarantineRefusals = new client.Counter({
+      name: "tana_edge_quarantine_refusals_total",
+      help: "Requests refused because their contract was quarantined",
+      registers,
+    });
+    this.queueDepth = new client.Gauge({
+      name: "tana_edge_queue_depth",
+      help: "Requests waiting for a sandbox slot",
+      registers,
+    });
+    this.inFlight = new client.Gauge({
+      name: "tana_edge_runs_in_flight",
+      help: "Contract runs in progress",
+      registers,
+    });
+    this.sandboxesReady = new client.Gauge({
+      name: "tana_edge_sandboxes_ready",
+      help: "Sandbox processes ready to take requests",
+      registers,
+    });
+    this.sandboxRss = new client.Gauge({
+      name: "tana_edge_sandbox_rss_bytes",
+      help: "Resident memory of each sandbox process, as last reported",
+      labelNames: ["sandbox"],
+      registers,
+    });
+    this.storeUnavailable = new client.Counter({
+      name: "tana_edge_store_unavailable_total",
+      help: "Store operations that failed because the store was unreachable",
+      registers,
+    });
+    this.invalidations = new client.Counter({
+      name: "tana_edge_contract_invalidations_total",
+      help: "Cached contract rows dropped, by source (notify, recheck, reconnect)",
+      labelNames: ["source"],
+      registers,
+    });
+  }
+}

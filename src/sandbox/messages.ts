@@ -1,0 +1,67 @@
+/**
+ * Message shapes exchanged between the server and a sandbox process (frame headers).
+ *
+ * @module
+ */
+import type { Link } from "../contracts/compile.ts";
+import type { TanaRequest } from "../shims/_runtime.ts";
+import type { Block } from "../store/types.ts";
+
+/** A module shipped to a sandbox: compiled code plus where its imports point. */
+export interface ShippedModule {
+  name: string;
+  code: string;
+  links: Link[];
+}
+
+/** Per-request limits a sandbox enforces. */
+export interface SandboxLimits {
+  timeoutMs: number;
+  maxResponseBytes: number;
+  maxLogLines: number;
+  maxLogLineBytes: number;
+  maxHostCalls: number;
+}
+
+/** Server → sandbox. */
+export type ToSandbox =
+  | {
+    t: "init";
+    /** The worker bootstrap, the runtime and every shim; `bootstrap` names the entry. */
+    modules: ShippedModule[];
+    bootstrap: string;
+    poolSize: number;
+    limits: SandboxLimits;
+  }
+  | {
+    t: "run";
+    rid: number;
+    hash: string;
+    code: string;
+    links: Link[];
+    handler: string;
+    request: TanaRequest;
+    block: Block | null;
+  }
+  | { t: "reply"; rid: number; cid: number; ok: boolean; value: unknown }
+  | { t: "cancel"; rid: number };
+
+/** Why a run ended without a result. */
+export type FailureCode =
+  | "contract_error"
+  | "invalid_response"
+  | "response_too_large"
+  | "timeout"
+  | "limit_exceeded"
+  | "internal_error";
+
+/** Sandbox → server. `chunk` frames carry result bytes as the frame payload. */
+export type FromSandbox =
+  | { t: "ready"; pid: number }
+  | { t: "head"; rid: number; status: number; headers: Record<string, string> }
+  | { t: "chunk"; rid: number }
+  | { t: "end"; rid: number }
+  | { t: "fail"; rid: number; code: FailureCode; message: string }
+  | { t: "call"; rid: number; cid: number; op: string; args: unknown }
+  | { t: "log"; rid: number; level: "debug" | "info" | "warn" | "error"; text: string }
+  | { t: "stats"; rss: number; spawned: number; warm: number };

@@ -1,0 +1,292 @@
+/**
+ * The sandbox process: the only place contract code runs.
+ *
+ * Started by the server with no permissions at all, `--cached-only`, code generation from
+ * strings disabled and a bounded heap. It talks to the server over framed stdin/stdout
+ * (`protocol.ts`), keeps a pool of pre-spawned workers, and gives each request a fresh one that
+ * is terminated as soon as the request ends. Its own main thread runs no contract code, so a
+ * contract can stall or crash only its worker, or (by exhausting the heap) this process.
+ *
+ * @module
+ */
+import { encodeFrame, readFrames } from "./protocol.ts";
+import { linkModule } from "./link.ts";
+import type { FailureCode, FromSandbox, SandboxLimits, ToSandbox } from "./messages.ts";
+
+/** Result bytes are written to the server in frames of at most this size. */
+const CHUNK_BYTES = 64 * 1024;
+/** Compiled contracts kept as blob URLs, by code hash. */
+const CONTRACT_URLS_MAX = 128;
+const STATS_INTERVAL_MS = 1000;
+
+interface Warm {
+  worker: Worker;
+  ready: Promise<void>;
+}
+
+interface Run {
+  rid: number;
+  warm: Warm | null;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  calls: number;
+  logs: number;
+  dropped: number;
+}
+
+/** Drops whatever permission a compiled binary was built with; under `deno run` there are none. */
+function _revokeAll(): void {
+  const names = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
+  for (const name of names) {
+    try {
+      Deno.permissions.revokeSync({ name } as Deno.PermissionDescriptor);
+    } catch {
+      // Unknown permission name in this Deno: nothing to revoke.
+    }
+  }
+}
+
+const writer = Deno.stdout.writable.getWriter();
+function send(message: FromSandbox, payload?: Uint8Array): void {
+  writer.write(encodeFrame(message, payload)).catch(() => Deno.exit(1));
+}
+
+let limits: SandboxLimits;
+let bootstrapUrl = "";
+let shimUrls: string[] = [];
+let moduleUrls: Record<string, string> = {};
+let poolSize = 0;
+let spawned = 0;
+let draining = false;
+const pool: Warm[] = [];
+const runs = new Map<number, Run>();
+const contractUrls = new Map<string, string>();
+
+function _spawn(): Warm {
+  const worker = new Worker(bootstrapUrl, {
+    type: "module",
+    name: "contract",
+    deno: { permissions: "none" },
+  } as WorkerOptions);
+  spawned++;
+  const ready = new Promise<void>((resolve) => {
+    worker.onmessage = (event) => {
+      if (event.data?.t === "ready") resolve();
+    };
+  });
+  // An error in a warm worker must never reach this thread's global handler.
+  worker.onerror = (event) => event.preventDefault();
+  worker.postMessage({ t: "init", shims: shimUrls });
+  return { worker, ready };
+}
+
+function _refill(): void {
+  while (!draining && pool.length < poolSize) pool.push(_spawn());
+}
+
+function _contractUrl(hash: string, code: string, links: ToSandbox & { t: "run" }): string {
+  let url = contractUrls.get(hash);
+  if (url) {
+    contractUrls.delete(hash);
+    contractUrls.set(hash, url); // most recently used last
+    return url;
+  }
+  url = URL.createObjectURL(
+    new Blob([linkModule(code, links.links, moduleUrls)], { type: "text/javascript" }),
+  );
+  contractUrls.set(hash, url);
+  if (contractUrls.size > CONTRACT_URLS_MAX) {
+    const [oldHash, oldUrl] = contractUrls.entries().next().value!;
+    contractUrls.delete(oldHash);
+    // A run may still be importing it: revoke only after any such run has timed out.
+    setTimeout(() => URL.revokeObjectURL(oldUrl), limits.timeoutMs + 1000);
+  }
+  return url;
+}
+
+function _finish(run: Run): void {
+  if (!runs.delete(run.rid)) return;
+  clearTimeout(run.timer);
+  run.warm?.worker.terminate();
+  if (run.dropped > 0) {
+    send({
+      t: "log",
+      rid: run.rid,
+      level: "warn",
+      text: `${run.dropped} more log lines dropped (limit ${limits.maxLogLines} per request)`,
+    });
+  }
+  if (draining && runs.size === 0) _exit();
+}
+
+function _fail(run: Run, code: FailureCode, message: string): void {
+  if (!runs.has(run.rid)) return;
+  send({ t: "fail", rid: run.rid, code, message });
+  _finish(run);
+}
+
+function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
+  if (!runs.has(run.rid)) return;
+  switch (data.t) {
+    case "call": {
+      if (++run.calls > limits.maxHostCalls) {
+        _fail(
+          run,
+          "limit_exceeded",
+          `Host call limit exceeded: ${limits.maxHostCalls} per request`,
+        );
+        return;
+      }
+      send({
+        t: "call",
+        rid: run.rid,
+        cid: data.cid as number,
+        op: String(data.op),
+        args: data.args,
+      });
+      return;
+    }
+    case "log": {
+      if (run.logs >= limits.maxLogLines) {
+        run.dropped++;
+        return;
+      }
+      run.logs++;
+      let text = String(data.text);
+      if (text.length > limits.maxLogLineBytes) {
+        text = text.slice(0, limits.maxLogLineBytes) + "… (truncated)";
+      }
+      const level = data.level as "debug" | "info" | "warn" | "error";
+      send({ t: "log", rid: run.rid, level, text });
+      return;
+    }
+    case "result": {
+      const bytes = new Uint8Array(data.body as ArrayBuffer);
+      const headers = data.headers as Record<string, string>;
+      send({ t: "head", rid: run.rid, status: data.status as number, headers });
+      for (let at = 0; at < bytes.byteLength; at += CHUNK_BYTES) {
+        send({ t: "chunk", rid: run.rid }, bytes.subarray(at, at + CHUNK_BYTES));
+      }
+      send({ t: "end", rid: run.rid });
+      _finish(run);
+      return;
+    }
+    case "error":
+      _fail(run, data.code as FailureCode, String(data.message));
+      return;
+  }
+}
+
+async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
+  const run: Run = {
+    rid: message.rid,
+    warm: null,
+    timer: undefined,
+    calls: 0,
+    logs: 0,
+    dropped: 0,
+  };
+  runs.set(run.rid, run);
+  run.timer = setTimeout(
+    () => _fail(run, "timeout", `Contract exceeded the ${limits.timeoutMs} ms time limit`),
+    limits.timeoutMs,
+  );
+  let url: string;
+  try {
+    url = _contractUrl(message.hash, message.code, message);
+  } catch (error) {
+    _fail(run, "internal_error", `Cannot link contract: ${(error as Error).message}`);
+    return;
+  }
+  const warm = pool.shift() ?? _spawn();
+  run.warm = warm;
+  setTimeout(_refill, 0);
+  await warm.ready;
+  if (!runs.has(run.rid)) {
+    warm.worker.terminate();
+    return;
+  }
+  warm.worker.onmessage = (event) => _onWorkerMessage(run, event.data);
+  warm.worker.onerror = (event) => {
+    event.preventDefault();
+    _fail(
+      run,
+      "contract_error",
+      `Uncaught ${event.message ?? "error"}`.replace(/blob:[^\s)"']+/g, "<module>"),
+    );
+  };
+  warm.worker.postMessage({
+    t: "run",
+    url,
+    handler: message.handler,
+    request: message.request,
+    block: message.block,
+    maxResponseBytes: limits.maxResponseBytes,
+  });
+}
+
+function _exit(): never {
+  for (const warm of pool) warm.worker.terminate();
+  Deno.exit(0);
+}
+
+function _init(message: ToSandbox & { t: "init" }): void {
+  limits = message.limits;
+  poolSize = message.poolSize;
+  moduleUrls = {};
+  for (const mod of message.modules) {
+    moduleUrls[mod.name] = URL.createObjectURL(
+      new Blob([linkModule(mod.code, mod.links, moduleUrls)], { type: "text/javascript" }),
+    );
+  }
+  bootstrapUrl = moduleUrls[message.bootstrap];
+  shimUrls = message.modules.filter((m) => m.name !== message.bootstrap).map((m) =>
+    moduleUrls[m.name]
+  );
+  _refill();
+  send({ t: "ready", pid: Deno.pid });
+  let reported = -1;
+  setInterval(() => {
+    if (reported === spawned && runs.size === 0) return;
+    reported = spawned;
+    send({ t: "stats", rss: Deno.memoryUsage().rss, spawned, warm: pool.length });
+  }, STATS_INTERVAL_MS);
+}
+
+/** Entry point: serve frames until the server closes stdin, then finish what runs and exit. */
+export async function runSandbox(): Promise<void> {
+  _revokeAll();
+  try {
+    for await (const { header } of readFrames<ToSandbox>(Deno.stdin.readable)) {
+      switch (header.t) {
+        case "init":
+          _init(header);
+          break;
+        case "run":
+          void _run(header);
+          break;
+        case "reply": {
+          const run = runs.get(header.rid);
+          run?.warm?.worker.postMessage({
+            t: "reply",
+            cid: header.cid,
+            ok: header.ok,
+            value: header.value,
+          });
+          break;
+        }
+        case "cancel": {
+          const run = runs.get(header.rid);
+          if (run) _finish(run);
+          break;
+        }
+      }
+    }
+  } catch (error) {
+    console.error(`sandbox: protocol failure: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+  draining = true;
+  if (runs.size === 0) _exit();
+}
+
+if (import.meta.main) await runSandbox();

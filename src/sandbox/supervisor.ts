@@ -1,0 +1,543 @@
+/**
+ * The supervisor: starts the zero-permission sandbox processes, hands each request to one of
+ * them, answers their host calls, and replaces them when they die or grow old.
+ *
+ * Admission is bounded: at most `sandboxConcurrency` runs per ready sandbox, then a queue of
+ * `queueSize`, then 503 `overloaded` with `Retry-After`. Memory therefore never grows with load.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import type { Link } from "../contracts/compile.ts";
+import { EdgeError, type ErrorCode } from "../errors.ts";
+import type { Metrics } from "../http/metrics.ts";
+import { logger } from "../log.ts";
+import type { TanaRequest } from "../shims/_runtime.ts";
+import type { Block } from "../store/types.ts";
+import type { FromSandbox, ShippedModule, ToSandbox } from "./messages.ts";
+import { BOOTSTRAP } from "./modules.ts";
+import { encodeFrame, readFrames } from "./protocol.ts";
+import { Quarantine } from "./quarantine.ts";
+
+const log = logger("sandbox");
+
+/** How long the server waits past the contract time limit before giving up on a sandbox. */
+const BACKSTOP_GRACE_MS = 1000;
+/** Bytes of a sandbox's stderr kept to explain its death. */
+const STDERR_TAIL_BYTES = 8192;
+/** A sandbox that does not report ready within this time is killed and replaced. */
+const START_TIMEOUT_MS = 30_000;
+
+/** One contract run as the supervisor sees it. */
+export interface RunJob {
+  contractId: string;
+  requestId: string;
+  hash: string;
+  code: string;
+  links: Link[];
+  handler: string;
+  request: TanaRequest;
+  block: Block | null;
+  /** Answers a host call; a rejection is passed to the contract as an error. */
+  onCall(op: string, args: unknown): Promise<unknown>;
+  /** Receives one captured `console.*` line. */
+  onLog(level: "debug" | "info" | "warn" | "error", text: string): void;
+  /** Set by the supervisor: the sandbox that ran the job, for logs. */
+  sandbox?: number;
+}
+
+/** A successful run: status and headers are known, the body streams. */
+export interface RunOutcome {
+  status: number;
+  headers: Record<string, string>;
+  body: ReadableStream<Uint8Array>;
+}
+
+interface Pending {
+  job: RunJob;
+  resolve(outcome: RunOutcome): void;
+  reject(error: EdgeError): void;
+  stream: ReadableStreamDefaultController<Uint8Array> | null;
+  backstop: ReturnType<typeof setTimeout>;
+}
+
+type SandboxState = "starting" | "ready" | "draining" | "dead";
+
+const FAILURES: Record<string, [number, ErrorCode]> = {
+  contract_error: [500, "contract_error"],
+  invalid_response: [500, "invalid_response"],
+  response_too_large: [500, "response_too_large"],
+  limit_exceeded: [500, "limit_exceeded"],
+  timeout: [504, "timeout"],
+  internal_error: [500, "internal_error"],
+};
+
+class Sandbox {
+  state: SandboxState = "starting";
+  readonly pending = new Map<number, Pending>();
+  served = 0;
+  rss = 0;
+  spawned = 0;
+  stderrTail = "";
+  closed = false;
+  readonly ready: Promise<void>;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #markReady!: () => void;
+
+  constructor(readonly id: number, readonly child: Deno.ChildProcess) {
+    this.#writer = child.stdin.getWriter();
+    this.ready = new Promise((resolve) => this.#markReady = resolve);
+  }
+
+  markReady(): void {
+    this.state = "ready";
+    this.#markReady();
+  }
+
+  send(message: ToSandbox): void {
+    if (this.closed) return;
+    this.#writer.write(encodeFrame(message)).catch(() => {});
+  }
+
+  /** Closing stdin asks the sandbox to finish what runs and exit. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#writer.close().catch(() => {});
+  }
+}
+
+/** Runs contracts in sandbox processes. */
+export class Supervisor {
+  readonly quarantine: Quarantine;
+  #sandboxes = new Set<Sandbox>();
+  #queue: { job: RunJob; resolve(o: RunOutcome): void; reject(e: EdgeError): void }[] = [];
+  #nextSandboxId = 1;
+  #nextRunId = 1;
+  #stopping = false;
+  #initMessage: ToSandbox;
+
+  /**
+   * @param config limits and sizes
+   * @param modules the worker modules (see `modules.ts`)
+   * @param metrics where counters go
+   */
+  constructor(
+    readonly config: Config,
+    modules: ShippedModule[],
+    readonly metrics: Metrics,
+  ) {
+    this.quarantine = new Quarantine(
+      config.quarantineThreshold,
+      config.quarantineWindowMs,
+      config.quarantineMs,
+    );
+    this.#initMessage = {
+      t: "init",
+      modules,
+      bootstrap: BOOTSTRAP,
+      poolSize: config.sandboxPoolSize,
+      limits: {
+        timeoutMs: config.requestTimeoutMs,
+        maxResponseBytes: config.maxResponseBytes,
+        maxLogLines: config.maxLogLines,
+        maxLogLineBytes: config.maxLogLineBytes,
+        maxHostCalls: config.maxHostCalls,
+      },
+    };
+  }
+
+  /** Starts every sandbox process and resolves when all are ready. */
+  async start(): Promise<void> {
+    const started = [];
+    for (let i = 0; i < this.config.sandboxProcesses; i++) started.push(this.#spawn("initial"));
+    await Promise.all(started.map((s) => s.ready));
+  }
+
+  /** Ready sandbox processes, and how many there should be. */
+  capacity(): { ready: number; expected: number; queued: number; inFlight: number } {
+    let ready = 0;
+    let inFlight = 0;
+    for (const s of this.#sandboxes) {
+      if (s.state === "ready") ready++;
+      inFlight += s.pending.size;
+    }
+    return {
+      ready,
+      expected: this.config.sandboxProcesses,
+      queued: this.#queue.length,
+      inFlight,
+    };
+  }
+
+  /** Process ids of the live sandboxes (tests use them to kill one). */
+  pids(): number[] {
+    return [...this.#sandboxes].filter((s) => s.state !== "dead").map((s) => s.child.pid);
+  }
+
+  /**
+   * Runs one contract request.
+   *
+   * @returns the status, headers and streaming body
+   * @throws {EdgeError} for every way a run can end without a result
+   */
+  run(job: RunJob): Promise<RunOutcome> {
+    const left = this.quarantine.remainingMs(job.contractId);
+    if (left > 0) {
+      this.metrics.quarantineRefusals.inc();
+      return Promise.reject(
+        new EdgeError(
+          503,
+          "contract_quarantined",
+          `Contract is quarantined for ${
+            Math.ceil(left / 1000)
+          } s after repeatedly crashing its sandbox`,
+          { "retry-after": String(Math.ceil(left / 1000)) },
+        ),
+      );
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
+    const sandbox = this.#pick();
+    if (sandbox) this.#dispatch(sandbox, { job, resolve, reject });
+    else if (this.#queue.length < this.config.queueSize) {
+      this.#queue.push({ job, resolve, reject });
+      this.metrics.queueDepth.set(this.#queue.length);
+    } else {
+      reject(
+        new EdgeError(503, "overloaded", "Server is at capacity; retry shortly", {
+          "retry-after": "1",
+        }),
+      );
+    }
+    return promise;
+  }
+
+  /** Stops every sandbox (waiting for runs in progress) and refuses new work. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const item of this.#queue.splice(0)) {
+      item.reject(new EdgeError(503, "overloaded", "Server is shutting down"));
+    }
+    const exits = [...this.#sandboxes].map((s) => {
+      s.close();
+      return s.child.status.catch(() => {});
+    });
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000))]);
+    for (const s of this.#sandboxes) {
+      try {
+        s.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  #pick(): Sandbox | null {
+    let best: Sandbox | null = null;
+    for (const s of this.#sandboxes) {
+      if (s.state !== "ready" || s.pending.size >= this.config.sandboxConcurrency) continue;
+      if (!best || s.pending.size < best.pending.size) best = s;
+    }
+    return best;
+  }
+
+  #drainQueue(): void {
+    while (this.#queue.length > 0) {
+      const sandbox = this.#pick();
+      if (!sandbox) break;
+      const item = this.#queue.shift()!;
+      this.#dispatch(sandbox, item);
+    }
+    this.metrics.queueDepth.set(this.#queue.length);
+  }
+
+  #dispatch(
+    sandbox: Sandbox,
+    item: { job: RunJob; resolve(o: RunOutcome): void; reject(e: EdgeError): void },
+  ): void {
+    const { job } = item;
+    const rid = this.#nextRunId++;
+    job.sandbox = sandbox.id;
+    const pending: Pending = {
+      job,
+      resolve: item.resolve,
+      reject: item.reject,
+      stream: null,
+      backstop: setTimeout(() => {
+        // The sandbox enforces the limit itself; this only fires if it stopped answering.
+        sandbox.send({ t: "cancel", rid });
+        this.#settle(
+          sandbox,
+          rid,
+          new EdgeError(504, "timeout", "Contract did not answer in time"),
+        );
+      }, this.config.requestTimeoutMs + BACKSTOP_GRACE_MS),
+    };
+    sandbox.pending.set(rid, pending);
+    this.metrics.inFlight.inc();
+    sandbox.send({
+      t: "run",
+      rid,
+      hash: job.hash,
+      code: job.code,
+      links: job.links,
+      handler: job.handler,
+      request: job.request,
+      block: job.block,
+    });
+  }
+
+  /** Ends a run: with an error if given, else normally (its stream is already closed). */
+  #settle(sandbox: Sandbox, rid: number, error?: EdgeError): void {
+    const pending = sandbox.pending.get(rid);
+    if (!pending) return;
+    sandbox.pending.delete(rid);
+    clearTimeout(pending.backstop);
+    this.metrics.inFlight.dec();
+    if (error) {
+      this.metrics.runFailures.inc({ code: error.code });
+      if (pending.stream) {
+        try {
+          pending.stream.error(error);
+        } catch {
+          // stream already closed by the client
+        }
+      } else pending.reject(error);
+    }
+    sandbox.served++;
+    this.#maybeRecycle(sandbox);
+    if (sandbox.state === "draining" && sandbox.pending.size === 0) sandbox.close();
+    this.#drainQueue();
+  }
+
+  #maybeRecycle(sandbox: Sandbox): void {
+    if (sandbox.state !== "ready" || this.#stopping) return;
+    const old = sandbox.served >= this.config.sandboxMaxRequests;
+    const big = sandbox.rss > this.config.sandboxMaxRssMb * 1024 * 1024;
+    if (!old && !big) return;
+    sandbox.state = "draining";
+    log.info("Recycling sandbox {sandbox}: {reason}", {
+      sandbox: sandbox.id,
+      reason: old ? `served ${sandbox.served} requests` : `rss ${sandbox.rss} bytes`,
+      served: sandbox.served,
+      rss: sandbox.rss,
+    });
+    this.#spawn("recycle");
+  }
+
+  #command(): Deno.Command {
+    const v8Flags =
+      `--disallow-code-generation-from-strings,--max-old-space-size=${this.config.sandboxHeapMb}`;
+    const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+    for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"]) {
+      const value = Deno.env.get(name);
+      if (value) env[name] = value;
+    }
+    const options = {
+      clearEnv: true,
+      env,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    } as const;
+    if (Deno.build.standalone) {
+      // A compiled binary re-runs itself; the sandbox entry revokes what the binary was granted.
+      return new Deno.Command(Deno.execPath(), {
+        ...options,
+        args: ["sandbox"],
+        env: { ...env, DENO_V8_FLAGS: v8Flags },
+      });
+    }
+    return new Deno.Command(Deno.execPath(), {
+      ...options,
+      args: [
+        "run",
+        "--no-prompt",
+        "--cached-only",
+        "--no-config",
+        "--no-lock",
+        "--unstable-worker-options",
+        `--v8-flags=${v8Flags}`,
+        new URL("./process.ts", import.meta.url).href,
+      ],
+    });
+  }
+
+  #spawn(reason: "initial" | "crash" | "recycle"): Sandbox {
+    const sandbox = new Sandbox(this.#nextSandboxId++, this.#command().spawn());
+    this.#sandboxes.add(sandbox);
+    this.metrics.sandboxStarts.inc({ reason });
+    log.debug("Starting sandbox {sandbox} ({reason})", { sandbox: sandbox.id, reason });
+    sandbox.send(this.#initMessage);
+    const timer = setTimeout(() => {
+      if (sandbox.state !== "starting") return;
+      log.error("Sandbox {sandbox} did not start in time", { sandbox: sandbox.id });
+      try {
+        sandbox.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, START_TIMEOUT_MS);
+    void this.#readFrames(sandbox).finally(() => clearTimeout(timer));
+    void this.#readStderr(sandbox);
+    void sandbox.child.status.then((status) => this.#onExit(sandbox, status));
+    return sandbox;
+  }
+
+  async #readFrames(sandbox: Sandbox): Promise<void> {
+    try {
+      for await (const { header, payload } of readFrames<FromSandbox>(sandbox.child.stdout)) {
+        this.#onFrame(sandbox, header, payload);
+      }
+    } catch (error) {
+      log.error("Sandbox {sandbox} broke the protocol: {error}", {
+        sandbox: sandbox.id,
+        error: (error as Error).message,
+      });
+      try {
+        sandbox.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  async #readStderr(sandbox: Sandbox): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of sandbox.child.stderr) {
+        const text = decoder.decode(chunk, { stream: true });
+        sandbox.stderrTail = (sandbox.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+        log.warn("Sandbox {sandbox} stderr: {text}", { sandbox: sandbox.id, text: text.trim() });
+      }
+    } catch {
+      // process gone
+    }
+  }
+
+  #onFrame(sandbox: Sandbox, message: FromSandbox, payload: Uint8Array | null): void {
+    switch (message.t) {
+      case "ready":
+        sandbox.markReady();
+        this.#updateReady();
+        log.info("Sandbox {sandbox} ready (pid {pid})", { sandbox: sandbox.id, pid: message.pid });
+        this.#drainQueue();
+        return;
+      case "stats":
+        this.metrics.workerSpawns.inc(Math.max(0, message.spawned - sandbox.spawned));
+        sandbox.spawned = message.spawned;
+        sandbox.rss = message.rss;
+        this.metrics.sandboxRss.set({ sandbox: String(sandbox.id) }, message.rss);
+        this.#maybeRecycle(sandbox);
+        if (sandbox.state === "draining" && sandbox.pending.size === 0) sandbox.close();
+        return;
+    }
+    const pending = sandbox.pending.get(message.rid);
+    if (!pending) return; // already settled (cancelled, timed out)
+    switch (message.t) {
+      case "head": {
+        const body = new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            pending.stream = controller;
+          },
+          cancel: () => {
+            sandbox.send({ t: "cancel", rid: message.rid });
+            this.#settle(sandbox, message.rid);
+          },
+        });
+        pending.resolve({ status: message.status, headers: message.headers, body });
+        return;
+      }
+      case "chunk":
+        if (payload) pending.stream?.enqueue(payload);
+        return;
+      case "end":
+        pending.stream?.close();
+        this.#settle(sandbox, message.rid);
+        return;
+      case "fail": {
+        const [status, code] = FAILURES[message.code] ?? FAILURES.internal_error;
+        this.#settle(sandbox, message.rid, new EdgeError(status, code, message.message));
+        return;
+      }
+      case "log":
+        pending.job.onLog(message.level, message.text);
+        return;
+      case "call": {
+        const { rid, cid } = message;
+        pending.job.onCall(message.op, message.args).then(
+          (value) => sandbox.send({ t: "reply", rid, cid, ok: true, value }),
+          (error: Error) =>
+            sandbox.send({
+              t: "reply",
+              rid,
+              cid,
+              ok: false,
+              value: { name: error.name, message: error.message },
+            }),
+        );
+        return;
+      }
+    }
+  }
+
+  #onExit(sandbox: Sandbox, status: Deno.CommandStatus): void {
+    const expected = sandbox.closed && status.success;
+    const wasReady = sandbox.state === "ready";
+    sandbox.state = "dead";
+    this.#sandboxes.delete(sandbox);
+    this.metrics.sandboxRss.remove({ sandbox: String(sandbox.id) });
+    this.#updateReady();
+    if (expected) {
+      log.debug("Sandbox {sandbox} exited", { sandbox: sandbox.id });
+    } else {
+      const oom = /out of memory|heap limit|allocation failed/i.test(sandbox.stderrTail);
+      const code: ErrorCode = oom ? "memory_limit_exceeded" : "sandbox_crashed";
+      this.metrics.sandboxCrashes.inc({ reason: code });
+      const victims = [...sandbox.pending.values()].map((p) => p.job.contractId);
+      log.error("Sandbox {sandbox} died ({code}, exit {exitCode}, signal {signal})", {
+        sandbox: sandbox.id,
+        code,
+        exitCode: status.code,
+        signal: status.signal,
+        inFlight: victims,
+      });
+      for (const contractId of new Set(victims)) {
+        if (this.quarantine.strike(contractId)) {
+          this.metrics.quarantines.inc();
+          log.warn("Contract {contractId} quarantined for {ms} ms", {
+            contractId,
+            ms: this.config.quarantineMs,
+          });
+        }
+      }
+      const message = oom
+        ? "Contract exceeded the sandbox memory limit"
+        : "The sandbox running this request stopped unexpectedly";
+      for (const rid of [...sandbox.pending.keys()]) {
+        this.#settle(sandbox, rid, new EdgeError(503, code, message, { "retry-after": "1" }));
+      }
+    }
+    for (const rid of [...sandbox.pending.keys()]) {
+      this.#settle(sandbox, rid, new EdgeError(503, "sandbox_crashed", "Sandbox exited"));
+    }
+    if (
+      !this.#stopping && (wasReady || !expected) && this.#liveCount() < this.config.sandboxProcesses
+    ) {
+      this.#spawn(expected ? "recycle" : "crash");
+    }
+    this.#drainQueue();
+  }
+
+  #liveCount(): number {
+    let n = 0;
+    for (const s of this.#sandboxes) if (s.state === "starting" || s.state === "ready") n++;
+    return n;
+  }
+
+  #updateReady(): void {
+    let ready = 0;
+    for (const s of this.#sandboxes) if (s.state === "ready") ready++;
+    this.metrics.sandboxesReady.set(ready);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The in-worker runtime shared by every `tana:*` shim and by the worker bootstrap.
+ *
+ * This module runs inside the contract's Web Worker. It holds the state of the one request the
+ * worker serves (the request object, the latest block) and the channel to the host: every shim
+ * reaches the server only through {@link hostCall} and {@link log}.
+ *
+ * @module
+ */
+import type { HostOp, HostOps } from "../host/ops.ts";
+import type { Block } from "../store/types.ts";
+
+/** The request object handed to `get(req)` / `post(req, body)`; see `contract-api.md`. */
+export interface TanaRequest {
+  url: string;
+  method: string;
+  path: string;
+  params: string[];
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  ip: string;
+  body: unknown;
+  tana: {
+    contract: { id: string; name: string; owner: string; version: number; codeHash: string };
+    caller: unknown | null;
+    session: unknown | null;
+  };
+}
+
+/** Raised by every write attempted from an edge handler. */
+export class ReadOnlyError extends Error {
+  /** @param message what was refused */
+  constructor(
+    message = "KV is read-only in edge handlers; write through a transaction",
+  ) {
+    super(message);
+    this.name = "ReadOnlyError";
+  }
+}
+
+/** Marks objects made by `tana:net`'s `Response`, so the worker can tell them from data. */
+export const RESPONSE_BRAND: unique symbol = Symbol("tana.response");
+
+/** What a branded `Response` carries. */
+export interface BrandedResponse {
+  [RESPONSE_BRAND]: true;
+  status: number;
+  headers: Record<string, string>;
+  /** The body as text (JSON text for `Response.json`). */
+  bodyText: string;
+}
+
+type Send = (message: unknown) => void;
+
+let send: Send | null = null;
+let request: TanaRequest | null = null;
+let latest: Block | null = null;
+let nextCallId = 1;
+const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+/** Called once by the worker bootstrap with the captured `postMessage`. */
+export function _attach(sendToSandbox: Send): void {
+  send = sendToSandbox;
+}
+
+/** Called by the worker bootstrap when the run message arrives. */
+export function _begin(req: TanaRequest, block: Block | null, versions?: RuntimeVersions): void {
+  request = req;
+  latest = block;
+  if (versions) _setVersions(versions);
+}
+
+/** Runtime versions as the host knows them; `Deno.version` is out of the worker's reach. */
+export interface RuntimeVersions {
+  deno?: string;
+  v8?: string;
+  typescript?: string;
+}
+
+let runtime: RuntimeVersions = {};
+
+/** Called by the worker bootstrap (or via {@link _begin}) with the host's `Deno.version`. */
+export function _setVersions(versions: RuntimeVersions): void {
+  runtime = { deno: versions.deno, v8: versions.v8, typescript: versions.typescript };
+}
+
+/** The versions passed by the host; fields the host did not send are absent. */
+export function runtimeVersions(): RuntimeVersions {
+  return runtime;
+}
+
+/** Called by the worker bootstrap when the sandbox answers a host call. */
+export function _settle(id: number, ok: boolean, value: unknown): void {
+  const call = pending.get(id);
+  if (!call) return;
+  pending.delete(id);
+  if (ok) call.resolve(value);
+  else {
+    const { name, message } = value as { name?: string; message?: string };
+    const error = new Error(message ?? "Host call failed");
+    if (name) error.name = name;
+    call.reject(error);
+  }
+}
+
+/** Asks the server to perform a read on behalf of the contract. */
+export function hostCall<K extends HostOp>(
+  op: K,
+  args: HostOps[K]["args"],
+): Promise<HostOps[K]["result"]> {
+  if (!send) return Promise.reject(new Error("tana runtime is not attached"));
+  const id = nextCallId++;
+  const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+  pending.set(id, { resolve, reject });
+  send({ t: "call", cid: id, op, args });
+  return promise as Promise<HostOps[K]["result"]>;
+}
+
+/** Formats console arguments the way `console.log` would, without host objects. */
+export function formatLogArgs(args: unknown[]): string {
+  return args.map((a) => {
+    if (typeof a === "string") return a;
+    if (a instanceof Error) return `${a.name}: ${a.message}`;
+    try {
+      const json = JSON.stringify(a, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
+      return json === undefined ? String(a) : json;
+    } catch {
+      return String(a);
+    }
+  }).join(" ");
+}
+
+/** Sends one captured `console.*` line to the host, tagged there with contract and request. */
+export function log(level: "debug" | "info" | "warn" | "error", args: unknown[]): void {
+  send?.({ t: "log", level, text: formatLogArgs(args) });
+}
+
+/** The request being served; throws when called outside a request. */
+export function currentRequest(): TanaRequest {
+  if (!request) throw new Error("No request is being served");
+  return request;
+}
+
+/** The latest block as of the start of the request, or `null` on an empty chain. */
+export function latestBlock(): Block | null {
+  return latest;
+}

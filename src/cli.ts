@@ -17,6 +17,7 @@ Commands:
   serve [--port N]                         start the server (default)
   dev [--port N] [--contracts-dir DIR]     serve, and redeploy contract files in DIR when they change
   migrate                                  apply missing database migrations
+  health [--port N]                        exit 0 when the local server answers /health (for containers)
   contracts deploy <file> [--id ID] [--name NAME] [--owner OWNER]
   contracts list
 
@@ -56,6 +57,8 @@ export async function main(args: string[]): Promise<number> {
         return await _serve(config);
       case "dev":
         return await _dev(config, values["contracts-dir"]);
+      case "health":
+        return await _health(config.port);
       case "migrate":
         return await _withStore(config, async (store) => {
           const applied = await store.migrate();
@@ -152,6 +155,18 @@ async function _dev(config: ReturnType<typeof loadConfig>, dir?: string): Promis
   watcher.close();
   await server.shutdown();
   return 0;
+}
+
+async function _health(port: number): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/health`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    await res.body?.cancel();
+    return res.ok ? 0 : 1;
+  } catch {
+    return 1;
+  }
 }
 
 function _untilSignal(): Promise<void> {

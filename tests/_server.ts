@@ -42,14 +42,20 @@ export interface TestServer extends RunningServer {
  * Starts a server for tests.
  *
  * @param env configuration variables on top of test defaults (port 0, one sandbox, temp data)
- * @param kind which store: a fresh SQLite file (default) or a fresh, migrated Postgres database
+ * @param kind which store: a fresh SQLite file (default) or a fresh, migrated Postgres database;
+ *   an explicit `DATABASE_URL` in `env` is used as it is
  */
 export async function startTestServer(
   env: Record<string, string> = {},
   kind: "sqlite" | "postgres" = "sqlite",
 ): Promise<TestServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "tana-edge-test-" });
-  const pg = kind === "postgres" ? await createTempDatabase() : null;
+  // An explicit DATABASE_URL is used as it is (already migrated, dropped by its owner).
+  const pg = env.DATABASE_URL
+    ? { url: env.DATABASE_URL, drop: () => Promise.resolve() }
+    : kind === "postgres"
+    ? await createTempDatabase()
+    : null;
   const vars: Record<string, string> = {
     PORT: "0",
     HOST: "127.0.0.1",
@@ -59,7 +65,7 @@ export async function startTestServer(
     ...(pg ? { DATABASE_URL: pg.url } : {}),
     ...env,
   };
-  if (pg) {
+  if (pg && !env.DATABASE_URL) {
     const store = await openStore(loadConfig(vars));
     await store.migrate();
     await store.close();

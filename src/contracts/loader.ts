@@ -43,6 +43,8 @@ export class ContractLoader {
   #compiled: LruCache<string, CompiledModule | CompileError>;
   #rows = new LruCache<string, { row: ContractRow; checkedAt: number }>(ROW_CACHE_MAX);
   #unknown = new LruCache<string, number>(NEGATIVE_CACHE_MAX);
+  /** Lookups in progress, so a burst for one key becomes one query. */
+  #lookups = new Map<string, Promise<ContractRow | null>>();
   #unwatch: (() => Promise<void>) | null = null;
   readonly #cacheRows: boolean;
 
@@ -118,7 +120,12 @@ export class ContractLoader {
     if (cached && now - cached.checkedAt < this.config.contractRecheckMs) return cached.row;
     let row: ContractRow | null;
     try {
-      row = await this.store.findContract(key);
+      let lookup = this.#lookups.get(key);
+      if (!lookup) {
+        lookup = this.store.findContract(key).finally(() => this.#lookups.delete(key));
+        this.#lookups.set(key, lookup);
+      }
+      row = await lookup;
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
         this.metrics.storeUnavailable.inc();

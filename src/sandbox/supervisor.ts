@@ -25,6 +25,8 @@ const log = logger("sandbox");
 const BACKSTOP_GRACE_MS = 1000;
 /** Bytes of a sandbox's stderr kept to explain its death. */
 const STDERR_TAIL_BYTES = 8192;
+/** Delay before replacing a sandbox that died without ever becoming ready. */
+const RESTART_BACKOFF_MS = 1000;
 /** A sandbox that does not report ready within this time is killed and replaced. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -80,6 +82,7 @@ class Sandbox {
   spawned = 0;
   stderrTail = "";
   closed = false;
+  everReady = false;
   readonly ready: Promise<void>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #markReady!: () => void;
@@ -91,6 +94,7 @@ class Sandbox {
 
   markReady(): void {
     this.state = "ready";
+    this.everReady = true;
     this.#markReady();
   }
 

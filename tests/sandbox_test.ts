@@ -1,0 +1,110 @@
+/**
+ * Sandbox supervision over real processes: crash containment and replacement, recycling without
+ * failed requests, bounded admission.
+ */
+import assert from "node:assert/strict";
+import { startTestServer } from "./_server.ts";
+
+const HELLO = `export function get() { return { ok: true }; }`;
+const SLOW =
+  `export async function get() { await new Promise((r) => setTimeout(r, 300)); return { slow: true }; }`;
+
+async function waitFor(ms: number, check: () => Promise<boolean> | boolean): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    if (await check()) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`Condition not met within ${ms} ms`);
+}
+
+Deno.test("a killed sandbox fails only its in-flight requests and is replaced within 1 s", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "2" });
+  try {
+    await server.deploy("hello", HELLO);
+    await server.deploy("slow", SLOW);
+    const before = server.supervisor.pids();
+    assert.equal(before.length, 2);
+
+    const inFlight = Array.from({ length: 4 }, () => server.json("/slow"));
+    await new Promise((r) => setTimeout(r, 100));
+    const killedAt = Date.now();
+    Deno.kill(before[0], "SIGKILL");
+    const results = await Promise.all(inFlight);
+    const failed = results.filter((r) => r.status !== 200);
+    assert.ok(failed.length >= 1, "requests in the killed sandbox must fail");
+    for (const r of failed) {
+      assert.equal(r.status, 503);
+      assert.equal(r.body.code, "sandbox_crashed");
+    }
+    assert.ok(results.some((r) => r.status === 200), "requests in the other sandbox succeed");
+
+    const took = await waitFor(1000, () => {
+      const now = server.supervisor.pids();
+      return now.length === 2 && !now.includes(before[0]) &&
+        server.supervisor.capacity().ready === 2;
+    });
+    console.log(`replacement ready in ${took} ms`);
+    assert.equal((await server.json("/ready")).body.sandboxes.ready, 2);
+    assert.deepEqual((await server.json("/hello")).body, { ok: true });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("/ready turns unready while no sandbox can take requests", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1" });
+  try {
+    const [pid] = server.supervisor.pids();
+    Deno.kill(pid, "SIGKILL");
+    await waitFor(1000, () => server.supervisor.capacity().ready === 0);
+    assert.equal((await server.json("/ready")).status, 503);
+    await waitFor(3000, () => server.supervisor.capacity().ready === 1);
+    assert.equal((await server.json("/ready")).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("sandboxes are recycled after SANDBOX_MAX_REQUESTS without failing a request", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_MAX_REQUESTS: "5" });
+  try {
+    await server.deploy("hello", HELLO);
+    const first = server.supervisor.pids()[0];
+    const statuses: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const batch = await Promise.all(Array.from({ length: 4 }, () => server.json("/hello")));
+      statuses.push(...batch.map((r) => r.status));
+    }
+    assert.ok(statuses.every((s) => s === 200), `statuses: ${statuses}`);
+    assert.ok(!server.supervisor.pids().includes(first), "the first sandbox was replaced");
+    const metrics = await (await server.get("/metrics")).text();
+    assert.match(metrics, /tana_edge_sandbox_starts_total\{reason="recycle"\} [1-9]/);
+    assert.doesNotMatch(metrics, /tana_edge_sandbox_crashes_total\{/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("beyond concurrency and queue, requests are shed with 503 and Retry-After", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "2",
+    QUEUE_SIZE: "2",
+  });
+  try {
+    await server.deploy("slow", SLOW);
+    const results = await Promise.all(Array.from({ length: 10 }, () => server.json("/slow")));
+    const ok = results.filter((r) => r.status === 200);
+    const shed = results.filter((r) => r.status === 503);
+    assert.equal(ok.length, 4, "two running and two queued are admitted");
+    assert.equal(shed.length, 6);
+    for (const r of shed) {
+      assert.equal(r.body.code, "overloaded");
+      assert.equal(r.headers.get("retry-after"), "1");
+    }
+    assert.equal((await server.json("/slow")).status, 200, "capacity returns");
+  } finally {
+    await server.close();
+  }
+});

@@ -528,7 +528,13 @@ export class Supervisor {
     if (
       !this.#stopping && (wasReady || !expected) && this.#liveCount() < this.config.sandboxProcesses
     ) {
-      this.#spawn(expected ? "recycle" : "crash");
+      // A sandbox that died before it was ever ready would die again at once: back off.
+      const delay = sandbox.everReady ? 0 : RESTART_BACKOFF_MS;
+      setTimeout(() => {
+        if (!this.#stopping && this.#liveCount() < this.config.sandboxProcesses) {
+          this.#spawn(expected ? "recycle" : "crash");
+        }
+      }, delay);
     }
     this.#drainQueue();
   }

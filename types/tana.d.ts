@@ -232,9 +232,9 @@ declare module "tana:block" {
     getUser(idOrUsername: string): Promise<User | null>;
     /** Up to 10 users by id or username, in the same order, `null` for misses. */
     getUser(idsOrUsernames: string[]): Promise<(User | null)[]>;
-    /** A user's balance in one currency; `0` when absent. */
+    /** A user's balance in one currency, by user id (not username); `0` when absent. */
     getBalance(userId: string, currencyCode: string): Promise<number>;
-    /** Balances of up to 10 users in one currency, in the same order, `0` when absent. */
+    /** Balances of up to 10 users (by user id) in one currency, in order, `0` when absent. */
     getBalance(userIds: string[], currencyCode: string): Promise<number[]>;
     /** A transaction by id; `null` when there is none. */
     getTransaction(txId: string): Promise<Transaction | null>;

@@ -56,9 +56,9 @@ export interface TanaBlock {
   getUser(idOrUsername: string): Promise<User | null>;
   /** Up to 10 users by id or username, in the same order, `null` for misses. */
   getUser(idsOrUsernames: string[]): Promise<(User | null)[]>;
-  /** A user's balance in one currency; `0` when absent. */
+  /** A user's balance in one currency, by user id (not username); `0` when absent. */
   getBalance(userId: string, currencyCode: string): Promise<number>;
-  /** Balances of up to 10 users in one currency, in the same order, `0` when absent. */
+  /** Balances of up to 10 users (by user id) in one currency, in order, `0` when absent. */
   getBalance(userIds: string[], currencyCode: string): Promise<number[]>;
   /** A transaction by id; `null` when there is none. */
   getTransaction(txId: string): Promise<Transaction | null>;
@@ -79,8 +79,9 @@ export interface TanaBlock {
  * ```ts
  * import { block } from "tana:block";
  * export async function get() {
- *   const [alice, bob] = await block.getUser(["alice", "bob"]);
- *   return { height: block.height, alice, bob, usd: await block.getBalance("alice", "USD") };
+ *   const [alice, bob] = await block.getUser(["alice", "bob"]); // by username or id
+ *   const usd = alice ? await block.getBalance(alice.id, "USD") : 0; // balances are by user id
+ *   return { height: block.height, alice, bob, usd };
  * }
  * ```
  */

@@ -18,6 +18,17 @@ const CHUNK_BYTES = 64 * 1024;
 /** Compiled contracts kept as blob URLs, by code hash. */
 const CONTRACT_URLS_MAX = 128;
 const STATS_INTERVAL_MS = 1000;
+/**
+ * Hard ceiling on this process's resident size, unless the server sends `limits.maxRssBytes`.
+ * The V8 heap limit does not count ArrayBuffer, Blob or WebAssembly memory: with a 64 MB heap a
+ * contract held 1.5 GB of filled ArrayBuffers, and could fill several GB per second until the
+ * machine ran out. Above the ceiling this process exits as if out of memory (see `_watchRss`).
+ */
+const DEFAULT_MAX_RSS_BYTES = 1536 * 1024 * 1024;
+/** How often the resident size is checked: a contract fills a few hundred MB in this time. */
+const RSS_CHECK_MS = 20;
+/** Longest error text passed on from a worker's uncaught error. */
+const MAX_ERROR_CHARS = 4096;
 
 interface Warm {
   worker: Worker;
@@ -107,21 +118,63 @@ function _finish(run: Run): void {
   if (!runs.delete(run.rid)) return;
   clearTimeout(run.timer);
   run.warm?.worker.terminate();
-  if (run.dropped > 0) {
-    send({
-      t: "log",
-      rid: run.rid,
-      level: "warn",
-      text: `${run.dropped} more log lines dropped (limit ${limits.maxLogLines} per request)`,
-    });
-  }
   if (draining && runs.size === 0) _exit();
+}
+
+/** Reports dropped log lines; must precede the run's last frame, after which logs are ignored. */
+function _reportDropped(run: Run): void {
+  if (run.dropped === 0) return;
+  send({
+    t: "log",
+    rid: run.rid,
+    level: "warn",
+    text: `${run.dropped} more log lines dropped (limit ${limits.maxLogLines} per request)`,
+  });
+  run.dropped = 0;
 }
 
 function _fail(run: Run, code: FailureCode, message: string): void {
   if (!runs.has(run.rid)) return;
+  _reportDropped(run);
   send({ t: "fail", rid: run.rid, code, message });
   _finish(run);
+}
+
+/** Failure codes a worker may report; anything else from it is an invalid response. */
+const WORKER_CODES = new Set<FailureCode>([
+  "contract_error",
+  "invalid_response",
+  "response_too_large",
+]);
+
+/**
+ * Checks a worker's result. The worker shares its realm with the contract, which can replace
+ * any built-in the bootstrap uses after it starts (`JSON.stringify`, a typed array's
+ * `byteLength` getter, `Number.isInteger`…), so every limit is enforced again here, on this
+ * thread, where contract code never runs.
+ *
+ * @returns why the result is refused, or `null`
+ */
+function _checkResult(data: Record<string, unknown>): [FailureCode, string] | null {
+  if (!(data.body instanceof ArrayBuffer)) return ["invalid_response", "Response body is invalid"];
+  if (data.body.byteLength > limits.maxResponseBytes) {
+    return [
+      "response_too_large",
+      `Response is ${data.body.byteLength} bytes; the limit is ${limits.maxResponseBytes} bytes`,
+    ];
+  }
+  const status = data.status;
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
+    return ["invalid_response", "Response status must be an integer from 200 to 599"];
+  }
+  const headers = data.headers;
+  if (headers === null || typeof headers !== "object" || Array.isArray(headers)) {
+    return ["invalid_response", "Response headers are invalid"];
+  }
+  for (const value of Object.values(headers)) {
+    if (typeof value !== "string") return ["invalid_response", "Response headers are invalid"];
+  }
+  return null;
 }
 
 function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
@@ -146,6 +199,7 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       return;
     }
     case "log": {
+      if (!["debug", "info", "warn", "error"].includes(data.level as string)) data.level = "info";
       if (run.logs >= limits.maxLogLines) {
         run.dropped++;
         return;
@@ -160,6 +214,12 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       return;
     }
     case "result": {
+      const refused = _checkResult(data);
+      if (refused) {
+        _fail(run, refused[0], refused[1]);
+        return;
+      }
+      _reportDropped(run);
       const bytes = new Uint8Array(data.body as ArrayBuffer);
       const headers = data.headers as Record<string, string>;
       send({ t: "head", rid: run.rid, status: data.status as number, headers });
@@ -170,9 +230,12 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       _finish(run);
       return;
     }
-    case "error":
-      _fail(run, data.code as FailureCode, String(data.message));
+    case "error": {
+      const code = data.code as FailureCode;
+      const message = typeof data.message === "string" ? data.message : "Contract failed";
+      _fail(run, WORKER_CODES.has(code) ? code : "invalid_response", _scrub(message));
       return;
+    }
   }
 }
 
@@ -208,11 +271,7 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
   warm.worker.onmessage = (event) => _onWorkerMessage(run, event.data);
   warm.worker.onerror = (event) => {
     event.preventDefault();
-    _fail(
-      run,
-      "contract_error",
-      `Uncaught ${event.message ?? "error"}`.replace(/blob:[^\s)"']+/g, "<module>"),
-    );
+    _fail(run, "contract_error", _scrub(`Uncaught ${event.message ?? "error"}`));
   };
   warm.worker.postMessage({
     t: "run",
@@ -222,6 +281,34 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
     block: message.block,
     maxResponseBytes: limits.maxResponseBytes,
   });
+}
+
+/** As `_scrub` in `worker.ts`: no stack frames, module URLs or `file:`/`ext:` locations. */
+function _scrub(text: string): string {
+  if (text.length > MAX_ERROR_CHARS) text = text.slice(0, MAX_ERROR_CHARS) + "… (truncated)";
+  return text
+    .replace(/\n\s*at [^\n]*/g, "")
+    .replace(/blob:[^\s)"']+/g, "<module>")
+    .replace(/\b(?:file|ext):[^\s)"']*/g, "<internal>");
+}
+
+/**
+ * Exits when the process grows past its resident-size ceiling. Which worker holds the memory
+ * cannot be told, so this does what a V8 heap OOM does: the process dies, the server fails the
+ * runs in flight with `memory_limit_exceeded` (the stderr line says "out of memory"), strikes
+ * their contracts and starts a replacement.
+ */
+function _watchRss(): void {
+  const max = (limits as SandboxLimits & { maxRssBytes?: number }).maxRssBytes ??
+    DEFAULT_MAX_RSS_BYTES;
+  setInterval(() => {
+    if (runs.size === 0) return;
+    const rss = Deno.memoryUsage().rss;
+    if (rss <= max) return;
+    const mb = (n: number) => Math.round(n / (1024 * 1024));
+    console.error(`sandbox: out of memory: resident size ${mb(rss)} MB exceeds ${mb(max)} MB`);
+    Deno.exit(3);
+  }, RSS_CHECK_MS);
 }
 
 function _exit(): never {
@@ -243,6 +330,7 @@ function _init(message: ToSandbox & { t: "init" }): void {
     moduleUrls[m.name]
   );
   _refill();
+  _watchRss();
   send({ t: "ready", pid: Deno.pid });
   let reported = -1;
   setInterval(() => {

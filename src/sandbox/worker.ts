@@ -52,13 +52,33 @@ const listen = (scope.addEventListener as (
   fn: (e: MessageEvent<Incoming>) => void,
 ) => void).bind(globalThis);
 
+// Built-ins the bootstrap needs after contract code has run, taken before it can replace them
+// (a contract that overrides `JSON.stringify` would otherwise rewrite its own result). This is
+// for correctness only: the sandbox process re-checks every limit outside this realm.
+const _stringify = JSON.stringify;
+const _encoder = new TextEncoder();
+const _isInteger = Number.isInteger;
+const _entries = Object.entries;
+
 _attach((message) => post(message));
 
+let initialised = false;
+let started = false;
 listen("message", (event) => {
+  // Contract code can reach `dispatchEvent` (it lives on EventTarget.prototype) and forge a
+  // `MessageEvent`: a forged `run`/`init` would make this bootstrap import any URL (a `data:`
+  // module, `npm:`, `http:`), bypassing the compile-time ban on dynamic import(). Only the
+  // sandbox's own messages are trusted events, and `init` and `run` are accepted once each.
+  if (!event.isTrusted) return;
   const message = event.data;
   if (message.t === "reply") _settle(message.cid, message.ok, message.value);
-  else if (message.t === "init") void _init(message);
-  else if (message.t === "run") void _run(message);
+  else if (message.t === "init" && !initialised) {
+    initialised = true;
+    void _init(message);
+  } else if (message.t === "run" && !started) {
+    started = true;
+    void _run(message);
+  }
 });
 
 async function _init(message: InitMessage): Promise<void> {
@@ -81,23 +101,51 @@ const _REMOVED = [
   "postMessage",
   "onmessage",
   "onmessageerror",
+  // Node compatibility globals: their lazy getters reach Node internals (and, once `Deno` is
+  // gone, throw errors carrying internal stack frames). Contracts import nothing from Node.
+  "process",
+  "Buffer",
+  "global",
+  "setImmediate",
+  "clearImmediate",
 ];
 
-function _lockDown(): void {
-  for (const name of _REMOVED) {
-    try {
-      delete scope[name];
-    } catch {
-      // Non-configurable: shadow it instead.
-    }
-    if (name in scope) {
-      Object.defineProperty(scope, name, {
-        value: undefined,
-        configurable: false,
-        writable: false,
-      });
-    }
+/** Most iterations one PBKDF2 derivation may use (OWASP suggests 600 000 for SHA-256). */
+const MAX_PBKDF2_ITERATIONS = 1_000_000;
+/** Largest RSA modulus a contract may generate: bigger keys take minutes of CPU. */
+const MAX_RSA_MODULUS_BITS = 4096;
+
+/** Removes a property, or shadows it with `undefined` when it cannot be deleted. */
+function _remove(target: Record<string, unknown>, name: string): void {
+  try {
+    delete target[name];
+  } catch {
+    // Non-configurable: shadow it instead.
   }
+  if (name in target) {
+    Object.defineProperty(target, name, { value: undefined, configurable: false, writable: false });
+  }
+}
+
+function _lockDown(): void {
+  // WebGPU reaches a (software or real) GPU driver from a permissionless worker: a large native
+  // attack surface that no contract needs.
+  const gpu = Object.getOwnPropertyNames(scope).filter((name) => name.startsWith("GPU"));
+  for (const name of [..._REMOVED, ...gpu]) _remove(scope, name);
+  const navigatorProto = (scope.WorkerNavigator as { prototype?: Record<string, unknown> })
+    ?.prototype;
+  if (navigatorProto) {
+    _remove(navigatorProto, "gpu");
+    // The Web Locks manager is shared by every worker of the process: a contract saw another
+    // contract's lock names (`navigator.locks.query()`) and could hold locks it wanted.
+    _remove(navigatorProto, "locks");
+  }
+  // A blob URL lives in the process-wide blob store until revoked, past the worker's end: it
+  // would keep memory the heap limit does not count, and outlive the request.
+  for (const name of ["createObjectURL", "revokeObjectURL"]) {
+    Object.defineProperty(URL, name, { value: undefined, configurable: false, writable: false });
+  }
+  _boundSubtleCrypto();
   scope.fetch = () =>
     Promise.reject(new TypeError('Global fetch is not available: use fetch from "tana:utils"'));
   scope.console = Object.freeze({
@@ -108,6 +156,64 @@ function _lockDown(): void {
     error: (...args: unknown[]) => log("error", args),
     trace: (...args: unknown[]) => log("debug", args),
   });
+}
+
+/**
+ * Web Crypto runs its work on a thread pool outside this worker: terminating the worker does
+ * not stop it. Eight `deriveBits` calls with 2^31 PBKDF2 iterations kept both cores busy long
+ * after their request had ended. So calls run one at a time (a terminated worker starts no
+ * more), and the parameters that make one call arbitrarily long are capped.
+ */
+function _boundSubtleCrypto(): void {
+  const proto = (scope.SubtleCrypto as { prototype: Record<string, unknown> } | undefined)
+    ?.prototype;
+  if (!proto) return;
+  let tail: Promise<unknown> = Promise.resolve();
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const original = Object.getOwnPropertyDescriptor(proto, name)?.value;
+    if (name === "constructor" || typeof original !== "function") continue;
+    const bounded = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      const result = tail.then(() => {
+        // Checked on a copy, so a getter cannot show one value here and another to Web Crypto.
+        const call = [_snapshot(args[0]), ...args.slice(1)];
+        _checkCryptoParams(call[0]);
+        return (original as (...a: unknown[]) => Promise<unknown>).apply(this, call);
+      });
+      tail = result.catch(() => {});
+      return result;
+    };
+    Object.defineProperty(proto, name, {
+      value: bounded,
+      writable: false,
+      configurable: false,
+      enumerable: true,
+    });
+  }
+}
+
+function _snapshot(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (value instanceof ArrayBuffer || value instanceof CryptoKey) return value;
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = (value as Record<string, unknown>)[key];
+  return copy;
+}
+
+function _checkCryptoParams(algorithm: unknown): void {
+  if (algorithm === null || typeof algorithm !== "object") return;
+  const { iterations, modulusLength } = algorithm as Record<string, unknown>;
+  if (typeof iterations === "number" && iterations > MAX_PBKDF2_ITERATIONS) {
+    throw new DOMException(
+      `PBKDF2 iterations are limited to ${MAX_PBKDF2_ITERATIONS} in edge handlers`,
+      "NotSupportedError",
+    );
+  }
+  if (typeof modulusLength === "number" && modulusLength > MAX_RSA_MODULUS_BITS) {
+    throw new DOMException(
+      `RSA keys are limited to ${MAX_RSA_MODULUS_BITS} bits in edge handlers`,
+      "NotSupportedError",
+    );
+  }
 }
 
 async function _run(message: RunMessage): Promise<void> {
@@ -128,7 +234,7 @@ async function _run(message: RunMessage): Promise<void> {
   }
   try {
     const { status, headers, body } = _serialize(result);
-    const bytes = new TextEncoder().encode(body);
+    const bytes = _encoder.encode(body);
     if (bytes.byteLength > message.maxResponseBytes) {
       post({
         t: "error",
@@ -148,13 +254,24 @@ function _serialize(
   result: unknown,
 ): { status: number; headers: Record<string, string>; body: string } {
   if (result !== null && typeof result === "object" && RESPONSE_BRAND in result) {
-    const response = result as BrandedResponse;
-    return { status: response.status, headers: response.headers, body: response.bodyText };
+    // The brand symbol is reachable (Object.getOwnPropertySymbols of a real Response), so a
+    // branded object may be forged: check it as strictly as tana:net's Response does.
+    const { status, headers, bodyText } = result as BrandedResponse;
+    if (typeof status !== "number" || !_isInteger(status) || status < 200 || status > 599) {
+      throw new TypeError(`Response status must be an integer from 200 to 599`);
+    }
+    if (typeof bodyText !== "string") throw new TypeError("Response body must be text");
+    const copy: Record<string, string> = {};
+    for (const [name, value] of _entries(headers ?? {})) {
+      if (typeof value !== "string") throw new TypeError(`Response header "${name}" is not text`);
+      copy[name] = value;
+    }
+    return { status, headers: copy, body: bodyText };
   }
   if (result === undefined) {
     throw new TypeError("Handler returned undefined, which is not JSON-serialisable");
   }
-  const body = JSON.stringify(result, _strictJson);
+  const body = _stringify(result, _strictJson);
   return { status: 200, headers: { "content-type": "application/json" }, body };
 }
 
@@ -169,7 +286,7 @@ function _strictJson(key: string, value: unknown): unknown {
 
 /** Message and contract-relative location of a thrown value; never a host path. */
 function _describe(error: unknown, contractUrl: string): string {
-  if (!(error instanceof Error)) return `Uncaught ${_safeString(error)}`;
+  if (!(error instanceof Error)) return _scrub(`Uncaught ${_safeString(error)}`);
   let text = `${error.name}: ${error.message}`;
   const stack = typeof error.stack === "string" ? error.stack : "";
   for (const line of stack.split("\n")) {
@@ -179,12 +296,28 @@ function _describe(error: unknown, contractUrl: string): string {
     if (position) text += ` (contract.ts:${position[1]}:${position[2]})`;
     break;
   }
-  return text.replace(/blob:[^\s)"']+/g, "<module>");
+  return _scrub(text);
+}
+
+/** Longest error text sent on: a thrown 50 MB string must not become a 50 MB error body. */
+const MAX_ERROR_CHARS = 4096;
+
+/**
+ * Removes what a client must not see from an error text: stack frames that some runtime errors
+ * carry inside their message, module URLs, `file:` URLs and runtime-internal `ext:` locations.
+ * The contract's own words are kept.
+ */
+function _scrub(text: string): string {
+  if (text.length > MAX_ERROR_CHARS) text = text.slice(0, MAX_ERROR_CHARS) + "… (truncated)";
+  return text
+    .replace(/\n\s*at [^\n]*/g, "")
+    .replace(/blob:[^\s)"']+/g, "<module>")
+    .replace(/\b(?:file|ext):[^\s)"']*/g, "<internal>");
 }
 
 function _safeString(value: unknown): string {
   try {
-    return typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+    return typeof value === "string" ? value : _stringify(value) ?? String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -1,0 +1,757 @@
+/**
+ * `deno task bench`: the reproducible load benchmark of issue 6.
+ *
+ * Starts the real server (`main.ts serve`, default settings, a temporary embedded store holding
+ * the bench's own contracts) as a separate process, drives it with wrk (closed loop) and
+ * `bench/load.ts` (open loop, fixed offered rate), and measures the two baselines in the same
+ * run: (a) the raw per-request isolation ceiling and (b) a bare `Deno.serve`.
+ *
+ * ```sh
+ * deno task bench --quick               # < 1 minute
+ * deno task bench                       # a few minutes
+ * deno task bench --repeat 3            # three runs, medians reported
+ * deno task bench --soak 100000         # also: RSS before/after 100 000 requests
+ * deno task bench --env QUEUE_SIZE=16   # server environment override (repeatable)
+ * ```
+ *
+ * Writes `bench/results/latest.json` and `bench/results/latest.md`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadConfig } from "../src/config.ts";
+import { openStore } from "../src/store/open.ts";
+import { SEED, type SeedableStore } from "../src/store/seed.ts";
+import { closedLoop, type LoadResult, openLoop, type Target } from "./load.ts";
+import { mb, readHwm, readRss, RssSampler } from "./rss.ts";
+import { wrkRun, wrkVersion } from "./wrk.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const RESULTS = new URL("./results/", import.meta.url);
+const SANDBOX_V8_FLAGS = "--disallow-code-generation-from-strings,--max-old-space-size=128";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    repeat: { type: "string", default: "1" },
+    soak: { type: "string" },
+    env: { type: "string", multiple: true, default: [] },
+    label: { type: "string" },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const QUICK = flags.quick;
+const PLAN = QUICK
+  ? {
+    closedS: 2,
+    bareClosedS: 1,
+    openS: 2,
+    concurrencies: [1, 8, 32],
+    rawS: 2,
+    rawInflight: [1],
+    coldN: 10,
+    overloadS: 5,
+    idleSettleMs: 1500,
+  }
+  : {
+    closedS: 8,
+    bareClosedS: 3,
+    openS: 15,
+    concurrencies: [1, 8, 32],
+    rawS: 8,
+    rawInflight: [1, 4],
+    coldN: 30,
+    overloadS: 30,
+    idleSettleMs: 3000,
+  };
+
+const serverEnv: Record<string, string> = {};
+for (const pair of flags.env) {
+  const at = pair.indexOf("=");
+  if (at < 1) throw new Error(`--env expects NAME=VALUE, got "${pair}"`);
+  serverEnv[pair.slice(0, at)] = pair.slice(at + 1);
+}
+
+const config = loadConfig({ ...Deno.env.toObject(), ...serverEnv });
+const PROCESSES = config.sandboxProcesses;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string) =>
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+// ---------------------------------------------------------------- workloads and their contracts
+
+const ECHO_BODY = JSON.stringify({ data: "x".repeat(10 * 1024 - 11) }); // exactly 10 KiB
+const KV_ROWS = [
+  { contractId: "bench-kv", key: "name", value: "Alice Martin", metadata: null },
+  { contractId: "bench-kv", key: "role", value: "admin", metadata: null },
+  { contractId: "bench-kv", key: "visits", value: "17", metadata: null },
+];
+
+interface Workload {
+  name: string;
+  id: string;
+  file: string;
+  target: (base: string) => Target;
+}
+
+const WORKLOADS: Workload[] = [
+  {
+    name: "hello",
+    id: "bench-hello",
+    file: "hello.ts",
+    target: (b) => ({ url: `${b}/bench-hello` }),
+  },
+  {
+    name: "kv_block",
+    id: "bench-kv",
+    file: "kv_block.ts",
+    target: (b) => ({ url: `${b}/bench-kv` }),
+  },
+  {
+    name: "echo_10k",
+    id: "bench-echo",
+    file: "echo.ts",
+    target: (b) => ({
+      url: `${b}/bench-echo`,
+      method: "POST",
+      body: ECHO_BODY,
+      headers: { "content-type": "application/json" },
+    }),
+  },
+];
+
+async function prepareStore(dataDir: string, coldN: number): Promise<string[]> {
+  const store = await openStore(loadConfig({ DATA_DIR: dataDir }));
+  try {
+    await store.migrate();
+    await (store as SeedableStore).seed({ ...SEED, kv: [...SEED.kv, ...KV_ROWS] });
+    for (const w of WORKLOADS) {
+      const source = await Deno.readTextFile(new URL(`./contracts/${w.file}`, import.meta.url));
+      await store.deployContract({ id: w.id, name: w.id, owner: "usr_alice", source });
+    }
+    const template = await Deno.readTextFile(new URL("./contracts/cold.ts", import.meta.url));
+    const ids: string[] = [];
+    const salt = crypto.randomUUID().slice(0, 8); // a new code hash every run
+    for (let i = 0; i < coldN; i++) {
+      const id = `bench-cold-${i}`;
+      const source = template.replace("const VARIANT: number = 0;", `const VARIANT: number = ${i};`)
+        .replace('"cold"', `"cold-${salt}"`);
+      await store.deployContract({ id, name: id, owner: "usr_alice", source });
+      ids.push(id);
+    }
+    return ids;
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------- processes
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+interface Server {
+  base: string;
+  pid: number;
+  child: Deno.ChildProcess;
+  startMs: number;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+async function waitHttp(url: string, timeoutMs: number, child: Deno.ChildProcess) {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until && !exited) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`${url} did not answer (exited: ${exited})`);
+}
+
+function drain(stream: ReadableStream<Uint8Array>, keep = 8192): () => string {
+  let tail = "";
+  const dec = new TextDecoder();
+  (async () => {
+    for await (const chunk of stream) {
+      tail = (tail + dec.decode(chunk, { stream: true })).slice(-keep);
+    }
+  })().catch(() => {});
+  return () => tail;
+}
+
+async function stopChild(child: Deno.ChildProcess) {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    return;
+  }
+  const t = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+  }, 8000);
+  await child.status;
+  clearTimeout(t);
+}
+
+async function startServer(dataDir: string): Promise<Server> {
+  const port = freePort();
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    cwd: ROOT.pathname,
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+      "--unstable-worker-options",
+      "main.ts",
+      "serve",
+    ],
+    env: { ...serverEnv, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir },
+    stdin: "null",
+    stdout: "null", // the JSON access log is still formatted and written, as in production
+    stderr: "piped",
+  }).spawn();
+  const stderr = drain(child.stderr);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitHttp(`${base}/ready`, 60_000, child);
+  } catch (error) {
+    await stopChild(child);
+    throw new Error(`server did not start: ${(error as Error).message}\n${stderr()}`);
+  }
+  return {
+    base,
+    pid: child.pid,
+    child,
+    startMs: round(performance.now() - started),
+    stderr,
+    stop: () => stopChild(child),
+  };
+}
+
+async function rawCeiling(seconds: number, inflight: number) {
+  const procs = Array.from({ length: PROCESSES }, () =>
+    new Deno.Command(Deno.execPath(), {
+      cwd: ROOT.pathname,
+      args: [
+        "run",
+        "--no-prompt",
+        "--cached-only",
+        "--no-config",
+        "--no-lock",
+        "--unstable-worker-options",
+        `--v8-flags=${SANDBOX_V8_FLAGS}`,
+        "bench/baseline_spawn.ts",
+        String(seconds * 1000),
+        "500",
+        String(inflight),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output());
+  const outs = await Promise.all(procs);
+  const per = outs.map((o) => {
+    if (!o.success) throw new Error(`baseline_spawn failed: ${new TextDecoder().decode(o.stderr)}`);
+    return JSON.parse(new TextDecoder().decode(o.stdout)).perSecond as number;
+  });
+  return {
+    processes: PROCESSES,
+    inflightPerProcess: inflight,
+    perProcessRps: per.map((p) => round(p)),
+    totalRps: round(per.reduce((a, b) => a + b, 0)),
+    msPerSpawnPerProcess: round(1000 / (per.reduce((a, b) => a + b, 0) / per.length), 2),
+  };
+}
+
+// ---------------------------------------------------------------- measurement helpers
+
+let closedTool = "bench/load.ts";
+async function closed(target: Target, concurrency: number, seconds: number): Promise<LoadResult> {
+  if (closedTool === "bench/load.ts") {
+    return await closedLoop(target, { concurrency, durationMs: seconds * 1000 });
+  }
+  return await wrkRun(target, { concurrency, durationS: seconds });
+}
+
+function mergeStatuses(runs: LoadResult[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of runs) for (const [s, n] of Object.entries(r.statuses)) out[s] = (out[s] ?? 0) + n;
+  return out;
+}
+
+function brief(r: LoadResult) {
+  return {
+    tool: r.tool,
+    ...(r.concurrency !== undefined ? { concurrency: r.concurrency } : {}),
+    ...(r.offeredRps !== undefined ? { offeredRps: r.offeredRps } : {}),
+    durationS: r.durationS,
+    throughputRps: r.throughputRps,
+    p50Ms: r.latency.p50Ms,
+    p90Ms: r.latency.p90Ms,
+    p99Ms: r.latency.p99Ms,
+    maxMs: r.latency.maxMs,
+    ...(r.scheduleLag ? { scheduleLagP99Ms: r.scheduleLag.p99Ms } : {}),
+    errors: r.errors,
+    statuses: r.statuses,
+  };
+}
+
+async function scrapeMetric(base: string, name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split("\n")) {
+      if (line.startsWith(name)) sum += Number(line.split(" ").pop());
+    }
+    return sum;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------- one run
+
+async function runOnce(index: number) {
+  const dataDir = await Deno.makeTempDir({ prefix: "tana-bench-" });
+  const coldIds = await prepareStore(dataDir, PLAN.coldN);
+  const result: Record<string, unknown> = {};
+  try {
+    // (a) raw ceiling, before the server exists so nothing competes with it.
+    log(`run ${index}: baseline (a) raw spawn ceiling, ${PROCESSES} processes`);
+    const raw: Record<string, unknown> = {};
+    for (const k of PLAN.rawInflight) raw[`inflight${k}`] = await rawCeiling(PLAN.rawS, k);
+    result.rawCeiling = raw;
+
+    log(`run ${index}: starting server`);
+    const server = await startServer(dataDir);
+    const sampler = new RssSampler(server.pid);
+    try {
+      await sleep(PLAN.idleSettleMs);
+      const idle = readRss(server.pid);
+      result.server = { startMs: server.startMs, sandboxProcesses: idle.children };
+      result.idle = {
+        serverMb: mb(idle.server),
+        sandboxesMb: mb(idle.sandboxes),
+        totalMb: mb(idle.total),
+      };
+      sampler.reset();
+
+      const workloads: Record<string, unknown> = {};
+      const rates: Record<string, { light: number; load70: number; capacity: number }> = {};
+      for (const w of WORKLOADS) {
+        const target = w.target(server.base);
+        // Warm-up: compile cache, connection, JIT.
+        await closedLoop(target, { concurrency: 4, durationMs: 300 });
+        sampler.reset();
+        const runs: LoadResult[] = [];
+        const closedRes: Record<string, unknown> = {};
+        for (const c of PLAN.concurrencies) {
+          log(`run ${index}: ${w.name} closed loop c=${c}`);
+          const r = await closed(target, c, PLAN.closedS);
+          runs.push(r);
+          closedRes[`c${c}`] = brief(r);
+        }
+        const capacity = Math.max(...runs.map((r) => r.throughputRps));
+        const light = Math.max(1, Math.floor(capacity * 0.2));
+        const load70 = Math.max(1, Math.round(capacity * 0.7));
+        rates[w.name] = { light, load70, capacity };
+        log(`run ${index}: ${w.name} open loop ${light} and ${load70} req/s`);
+        const lightRun = await openLoop(target, { rate: light, durationMs: PLAN.openS * 1000 });
+        const run70 = await openLoop(target, { rate: load70, durationMs: PLAN.openS * 1000 });
+        runs.push(lightRun, run70);
+        const statuses = mergeStatuses(runs);
+        workloads[w.name] = {
+          capacityRps: capacity,
+          closed: closedRes,
+          light: brief(lightRun),
+          load70: brief(run70),
+          errors: runs.reduce((n, r) => n + r.errors, 0),
+          statuses,
+          peakRss: sampler.reset(),
+        };
+      }
+      result.workloads = workloads;
+
+      // First request to never-seen contracts (compile + blob + import), then a second one.
+      log(`run ${index}: cold start, ${coldIds.length} new contracts`);
+      const first: number[] = [];
+      const second: number[] = [];
+      for (const id of coldIds) {
+        for (const into of [first, second]) {
+          const t = performance.now();
+          const res = await fetch(`${server.base}/${id}`);
+          await res.arrayBuffer();
+          if (!res.ok) throw new Error(`cold ${id}: ${res.status}`);
+          into.push(performance.now() - t);
+        }
+      }
+      const pct = (xs: number[], p: number) => {
+        const s = [...xs].sort((a, b) => a - b);
+        return round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)], 2);
+      };
+      result.coldStart = {
+        contracts: coldIds.length,
+        firstRequest: { p50Ms: pct(first, 50), p90Ms: pct(first, 90), maxMs: pct(first, 100) },
+        secondRequest: { p50Ms: pct(second, 50), p90Ms: pct(second, 90), maxMs: pct(second, 100) },
+      };
+
+      // Overload: twice the measured hello capacity.
+      const hello = rates.hello;
+      const offered = Math.round(hello.capacity * 2);
+      log(`run ${index}: overload ${offered} req/s for ${PLAN.overloadS} s`);
+      sampler.reset();
+      const startsBefore = await scrapeMetric(server.base, "tana_edge_sandbox_starts_total");
+      const over = await openLoop(WORKLOADS[0].target(server.base), {
+        rate: offered,
+        durationMs: PLAN.overloadS * 1000,
+        timeoutMs: 30_000,
+      });
+      const overPeak = sampler.reset();
+      let healthy = false;
+      try {
+        const h = await fetch(`${server.base}/health`);
+        await h.body?.cancel();
+        healthy = h.ok;
+      } catch {
+        healthy = false;
+      }
+      const startsAfter = await scrapeMetric(server.base, "tana_edge_sandbox_starts_total");
+      result.overload = {
+        offeredRps: offered,
+        durationS: over.durationS,
+        requests: over.requests,
+        admitted2xx: over.statuses["200"] ?? 0,
+        admittedRps: over.throughputRps,
+        rejected503: over.statuses["503"] ?? 0,
+        rejected503WithRetryAfter: over.retryAfter503,
+        otherErrors: over.errors - (over.statuses["503"] ?? 0),
+        statuses: over.statuses,
+        admittedLatency: over.latency,
+        allLatency: over.latencyAll,
+        maxOutstanding: over.maxOutstanding,
+        serverAliveAfter: healthy && (await Promise.race([
+          server.child.status.then(() => false),
+          sleep(10).then(() => true),
+        ])),
+        sandboxRestarts: startsAfter - startsBefore,
+        peakRss: overPeak,
+      };
+
+      await sleep(PLAN.idleSettleMs);
+      const after = readRss(server.pid);
+      result.idleAfterLoad = {
+        serverMb: mb(after.server),
+        sandboxesMb: mb(after.sandboxes),
+        totalMb: mb(after.total),
+      };
+
+      if (flags.soak) {
+        const n = Number(flags.soak);
+        log(`run ${index}: soak, ${n} hello requests at c=8`);
+        const before = readRss(server.pid);
+        const t = performance.now();
+        const soak = await closedLoop(WORKLOADS[0].target(server.base), {
+          concurrency: 8,
+          durationMs: 24 * 3600_000,
+          maxRequests: n,
+        });
+        const seconds = (performance.now() - t) / 1000;
+        await sleep(PLAN.idleSettleMs);
+        const end = readRss(server.pid);
+        result.soak = {
+          requests: n,
+          seconds: round(seconds),
+          throughputRps: soak.throughputRps,
+          errors: soak.errors,
+          rssBeforeMb: {
+            server: mb(before.server),
+            sandboxes: mb(before.sandboxes),
+            total: mb(before.total),
+          },
+          rssAfterMb: {
+            server: mb(end.server),
+            sandboxes: mb(end.sandboxes),
+            total: mb(end.total),
+          },
+          growthRatio: round(end.total / before.total, 3),
+          sandboxStarts: await scrapeMetric(server.base, "tana_edge_sandbox_starts_total"),
+        };
+      }
+      result.hwm = readHwm(server.pid);
+    } finally {
+      sampler.stop();
+      await server.stop();
+      const tail = server.stderr().trim();
+      if (tail) result.serverStderrTail = tail.slice(-2000);
+    }
+
+    // (b) bare Deno.serve, same load generator and the same offered rates as hello.
+    log(`run ${index}: baseline (b) bare Deno.serve`);
+    const port = freePort();
+    const bare = new Deno.Command(Deno.execPath(), {
+      cwd: ROOT.pathname,
+      args: ["run", "--allow-net", "bench/baseline_serve.ts", String(port)],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitHttp(base, 20_000, bare);
+      const target = { url: base };
+      await closedLoop(target, { concurrency: 4, durationMs: 300 });
+      const closedRes: Record<string, unknown> = {};
+      let capacity = 0;
+      for (const c of PLAN.concurrencies) {
+        const r = await closed(target, c, PLAN.bareClosedS);
+        closedRes[`c${c}`] = brief(r);
+        capacity = Math.max(capacity, r.throughputRps);
+      }
+      const hello = (result.workloads as Record<string, { light: { offeredRps: number } }>).hello;
+      const light = await openLoop(target, {
+        rate: hello.light.offeredRps,
+        durationMs: PLAN.openS * 1000,
+      });
+      result.bareServe = { capacityRps: capacity, closed: closedRes, light: brief(light) };
+    } finally {
+      await stopChild(bare);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------- aggregation and report
+
+/** Median of numeric leaves across same-shaped objects; other leaves come from the first. */
+function medianOf(objs: unknown[]): unknown {
+  const present = objs.filter((o) => o !== undefined);
+  if (present.length === 0) return undefined;
+  if (present.every((o) => typeof o === "number")) {
+    const s = (present as number[]).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
+    if (s.length === 0) return NaN;
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : round((s[m - 1] + s[m]) / 2, 3);
+  }
+  if (present.every((o) => typeof o === "boolean")) return present.every(Boolean);
+  if (present.every((o) => Array.isArray(o))) {
+    const len = Math.max(...(present as unknown[][]).map((a) => a.length));
+    return Array.from(
+      { length: len },
+      (_, i) => medianOf((present as unknown[][]).map((a) => a[i])),
+    );
+  }
+  if (present.every((o) => o !== null && typeof o === "object")) {
+    const keys = new Set(present.flatMap((o) => Object.keys(o as object)));
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = medianOf(present.map((o) => (o as Record<string, unknown>)[k]));
+    return out;
+  }
+  return present[0];
+}
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+function ratios(r: Any) {
+  const ceiling = r.rawCeiling.inflight1.totalRps;
+  const bare = r.bareServe;
+  const out: Record<string, unknown> = {};
+  for (const [name, w] of Object.entries<Any>(r.workloads)) {
+    out[name] = {
+      throughputVsRawCeiling: round(w.capacityRps / ceiling, 3),
+      throughputVsBareServe: round(w.capacityRps / bare.capacityRps, 5),
+      lightP50VsBareServe: round(w.light.p50Ms / bare.light.p50Ms, 1),
+    };
+  }
+  return out;
+}
+
+function targets(r: Any) {
+  const ceiling = r.rawCeiling.inflight1.totalRps;
+  const h = r.workloads.hello;
+  const list = [
+    {
+      target: "hello throughput ≥ 85 % of raw ceiling (a)",
+      measured: `${h.capacityRps} req/s = ${
+        round((h.capacityRps / ceiling) * 100)
+      } % of ${ceiling}`,
+      met: h.capacityRps >= 0.85 * ceiling,
+    },
+    {
+      target: "hello p50 ≤ 3 ms at light load",
+      measured: `${h.light.p50Ms} ms @ ${h.light.offeredRps} req/s`,
+      met: h.light.p50Ms <= 3,
+    },
+    {
+      target: "hello p99 ≤ 10 ms at light load",
+      measured: `${h.light.p99Ms} ms`,
+      met: h.light.p99Ms <= 10,
+    },
+    {
+      target: "hello p99 ≤ 25 ms at 70 % of capacity",
+      measured: `${h.load70.p99Ms} ms @ ${h.load70.offeredRps} req/s`,
+      met: h.load70.p99Ms <= 25,
+    },
+    {
+      target: "KV + block p50 ≤ 4 ms at light load",
+      measured: `${r.workloads.kv_block.light.p50Ms} ms`,
+      met: r.workloads.kv_block.light.p50Ms <= 4,
+    },
+    {
+      target: "first request to a new TypeScript contract ≤ 20 ms",
+      measured:
+        `p50 ${r.coldStart.firstRequest.p50Ms} ms, p90 ${r.coldStart.firstRequest.p90Ms} ms`,
+      met: r.coldStart.firstRequest.p50Ms <= 20,
+    },
+    {
+      target: "idle with warm pools ≤ 250 MB RSS in total",
+      measured: `${r.idle.totalMb} MB (server ${r.idle.serverMb}, sandboxes ${r.idle.sandboxesMb})`,
+      met: r.idle.totalMb <= 250,
+    },
+    {
+      target: "2× capacity: no crash, 503 + Retry-After, admitted p99 < 100 ms, memory bounded",
+      measured:
+        `alive ${r.overload.serverAliveAfter}, ${r.overload.rejected503WithRetryAfter}/${r.overload.rejected503} 503 with Retry-After, admitted p99 ${r.overload.admittedLatency.p99Ms} ms, peak ${r.overload.peakRss.totalMb} MB`,
+      met: r.overload.serverAliveAfter && r.overload.rejected503 > 0 &&
+        r.overload.rejected503WithRetryAfter === r.overload.rejected503 &&
+        r.overload.admittedLatency.p99Ms < 100 &&
+        r.overload.peakRss.totalMb <= 1.5 * r.workloads.hello.peakRss.totalMb,
+    },
+  ];
+  if (r.soak) {
+    list.push({
+      target: `memory flat (± 10 %) after ${r.soak.requests} requests`,
+      measured:
+        `${r.soak.rssBeforeMb.total} → ${r.soak.rssAfterMb.total} MB (×${r.soak.growthRatio})`,
+      met: r.soak.growthRatio <= 1.1,
+    });
+  }
+  return list;
+}
+
+function markdown(r: Any, meta: Any): string {
+  const lines: string[] = [];
+  const ceiling = r.rawCeiling.inflight1.totalRps;
+  lines.push(
+    `# tana-edge benchmark (${meta.mode}, median of ${meta.repeat} run${
+      meta.repeat > 1 ? "s" : ""
+    })`,
+    "",
+    `${meta.date} · Deno ${meta.deno} · ${meta.cores} cores (${meta.cpu}) · ${meta.sandboxProcesses} sandbox processes · closed loop: ${meta.closedLoopTool}, open loop: bench/load.ts${
+      Object.keys(meta.serverEnv).length ? ` · env ${JSON.stringify(meta.serverEnv)}` : ""
+    }`,
+    "",
+    "| workload | req/s c=1 | c=8 | c=32 | vs raw ceiling | light load p50 / p90 / p99 ms | 70 % load p50 / p90 / p99 ms | errors | peak RSS server / sandboxes MB |",
+    "|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const [name, w] of Object.entries<Any>(r.workloads)) {
+    lines.push(
+      `| ${name} | ${w.closed.c1.throughputRps} | ${w.closed.c8.throughputRps} | ${w.closed.c32.throughputRps} | ${
+        round((w.capacityRps / ceiling) * 100)
+      } % | ${w.light.p50Ms} / ${w.light.p90Ms} / ${w.light.p99Ms} @ ${w.light.offeredRps}/s | ${w.load70.p50Ms} / ${w.load70.p90Ms} / ${w.load70.p99Ms} @ ${w.load70.offeredRps}/s | ${w.errors} | ${w.peakRss.serverMb} / ${w.peakRss.sandboxesMb} |`,
+    );
+  }
+  const b = r.bareServe;
+  lines.push(
+    `| *bare Deno.serve (b)* | ${b.closed.c1.throughputRps} | ${b.closed.c8.throughputRps} | ${b.closed.c32.throughputRps} | | ${b.light.p50Ms} / ${b.light.p90Ms} / ${b.light.p99Ms} @ ${b.light.offeredRps}/s | | ${b.light.errors} | |`,
+    "",
+    `Raw ceiling (a): ${ceiling} spawns/s (${r.rawCeiling.inflight1.processes} processes × sequential spawn → run hello → terminate, ${r.rawCeiling.inflight1.msPerSpawnPerProcess} ms each)${
+      r.rawCeiling.inflight4
+        ? `; with 4 in flight per process: ${r.rawCeiling.inflight4.totalRps}/s`
+        : ""
+    }.`,
+    "",
+    `First request to a new TypeScript contract: p50 ${r.coldStart.firstRequest.p50Ms} ms, p90 ${r.coldStart.firstRequest.p90Ms} ms (second request p50 ${r.coldStart.secondRequest.p50Ms} ms; ${r.coldStart.contracts} contracts).`,
+    "",
+    `Idle with warm pools: ${r.idle.totalMb} MB (server ${r.idle.serverMb} + sandboxes ${r.idle.sandboxesMb}); after the load phases: ${r.idleAfterLoad.totalMb} MB.`,
+    "",
+    `Overload (${r.overload.offeredRps} req/s offered = 2× hello capacity, ${r.overload.durationS} s): ${r.overload.admitted2xx} admitted (p50 ${r.overload.admittedLatency.p50Ms} ms, p99 ${r.overload.admittedLatency.p99Ms} ms), ${r.overload.rejected503} × 503 (${r.overload.rejected503WithRetryAfter} with Retry-After), ${r.overload.otherErrors} other errors, server alive: ${r.overload.serverAliveAfter}, peak RSS ${r.overload.peakRss.totalMb} MB.`,
+  );
+  if (r.soak) {
+    lines.push(
+      "",
+      `Soak: ${r.soak.requests} hello requests in ${r.soak.seconds} s (${r.soak.throughputRps} req/s, ${r.soak.errors} errors); RSS ${r.soak.rssBeforeMb.total} → ${r.soak.rssAfterMb.total} MB (×${r.soak.growthRatio}).`,
+    );
+  }
+  lines.push("", "| target (issue 6) | measured | met |", "|---|---|---|");
+  for (const t of r.targets) {
+    lines.push(`| ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+async function cpuModel(): Promise<string> {
+  try {
+    const text = await Deno.readTextFile("/proc/cpuinfo");
+    return /model name\s*:\s*(.*)/.exec(text)?.[1]?.trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+const wrk = await wrkVersion();
+if (wrk) closedTool = "wrk";
+else log("wrk not found: closed-loop runs use bench/load.ts (see bench/README.md to install wrk)");
+
+const repeat = Math.max(1, Number(flags.repeat));
+const started = performance.now();
+const runs: Any[] = [];
+for (let i = 1; i <= repeat; i++) {
+  const r = await runOnce(i);
+  r.ratios = ratios(r);
+  r.targets = targets(r);
+  runs.push(r);
+}
+const median: Any = medianOf(runs);
+median.ratios = ratios(median);
+median.targets = targets(median);
+
+const meta = {
+  date: new Date().toISOString(),
+  mode: QUICK ? "quick" : "full",
+  repeat,
+  label: flags.label ?? null,
+  deno: Deno.version.deno,
+  cores: navigator.hardwareConcurrency,
+  cpu: await cpuModel(),
+  sandboxProcesses: PROCESSES,
+  serverEnv,
+  closedLoopTool: wrk ?? "bench/load.ts",
+  plan: PLAN,
+  wallSeconds: round((performance.now() - started) / 1000),
+};
+const out = { meta, median, runs };
+const md = markdown(median, meta);
+if (!flags["no-write"]) {
+  await Deno.mkdir(RESULTS, { recursive: true });
+  await Deno.writeTextFile(new URL("latest.json", RESULTS), JSON.stringify(out, null, 2) + "\n");
+  await Deno.writeTextFile(new URL("latest.md", RESULTS), md);
+}
+console.log(md);
+log(`done in ${meta.wallSeconds} s`);

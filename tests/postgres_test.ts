@@ -117,6 +117,8 @@ Deno.test("the server survives Postgres going away and recovers by itself", asyn
   const proxy = startProxy({ hostname: "127.0.0.1", port: Number(dbUrl.port || 5432) });
   const viaProxy = new URL(db.url);
   viaProxy.port = String(proxy.port);
+  let streaming = false;
+  let stream: Promise<void> = Promise.resolve();
   const server = await startTestServer({
     DATABASE_URL: viaProxy.href,
     DB_CONNECT_TIMEOUT_MS: "500",
@@ -133,9 +135,9 @@ Deno.test("the server survives Postgres going away and recovers by itself", asyn
     assert.equal((await server.json("/reader")).status, 200);
 
     // A stream of requests runs through the whole outage: every answer is a 200 or a 503.
-    let streaming = true;
+    streaming = true;
     const statuses = new Map<number, number>();
-    const stream = (async () => {
+    stream = (async () => {
       while (streaming) {
         for (const path of ["/reader", "/cached"]) {
           const { status } = await server.json(path);
@@ -169,17 +171,24 @@ Deno.test("the server survives Postgres going away and recovers by itself", asyn
         }, code_hash = 'h-after' WHERE id = 'cached'`,
     );
 
+    await new Promise((r) => setTimeout(r, 3000)); // a real outage, longer than any probe
     proxy.restore();
-    const took = await within(5000, async () =>
-      (await server.json("/ready")).status === 200 &&
-      (await server.json("/cached")).body.v === "after" &&
-      (await server.json("/reader")).status === 200);
+    const took = await within(5000, async () => {
+      const states = [
+        (await server.json("/ready")).status,
+        (await server.json("/cached")).body.v,
+        (await server.json("/reader")).status,
+      ];
+      return states[0] === 200 && states[1] === "after" && states[2] === 200;
+    });
     console.log(`recovered in ${took} ms`);
     streaming = false;
     await stream;
     assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 503), []);
     assert.ok((statuses.get(503) ?? 0) > 0 && (statuses.get(200) ?? 0) > 0);
   } finally {
+    streaming = false;
+    await stream.catch(() => {});
     await server.close();
     proxy.close();
     await db.drop();

@@ -27,6 +27,8 @@ const log = logger("contracts");
 const NEGATIVE_CACHE_MAX = 10_000;
 /** Most contract rows cached at once (Postgres). */
 const ROW_CACHE_MAX = 10_000;
+/** How often the Postgres connection is probed, to notice an outage ending. */
+const PROBE_INTERVAL_MS = 1000;
 
 /** A contract ready to run. */
 export interface LoadedContract {
@@ -46,6 +48,9 @@ export class ContractLoader {
   /** Lookups in progress, so a burst for one key becomes one query. */
   #lookups = new Map<string, Promise<ContractRow | null>>();
   #unwatch: (() => Promise<void>) | null = null;
+  #probe: ReturnType<typeof setInterval> | undefined;
+  #storeDown = false;
+  #renewing = false;
   readonly #cacheRows: boolean;
 
   /**
@@ -58,14 +63,52 @@ export class ContractLoader {
     this.#cacheRows = store.kind === "postgres";
   }
 
-  /** Subscribes to contract changes (Postgres `NOTIFY`). */
+  /**
+   * Subscribes to contract changes (Postgres `NOTIFY`) and, for Postgres, probes the database
+   * once a second: when it comes back after an outage, every cached row is dropped (changes made
+   * meanwhile were never notified) and the subscription is renewed.
+   */
   async start(): Promise<void> {
+    await this.#watch();
+    if (this.#cacheRows) {
+      this.#probe = setInterval(() => void this.#checkStore(), PROBE_INTERVAL_MS);
+    }
+  }
+
+  /** Unsubscribes and stops probing. */
+  async stop(): Promise<void> {
+    clearInterval(this.#probe);
+    await this.#unwatch?.();
+  }
+
+  async #watch(): Promise<void> {
+    const previous = this.#unwatch;
+    this.#unwatch = null;
+    // The old subscription's connection may be dead; unsubscribing it must not block renewal.
+    void previous?.().catch(() => {});
     this.#unwatch = await this.store.watchContracts((change) => this.invalidate(change, "notify"));
   }
 
-  /** Unsubscribes. */
-  async stop(): Promise<void> {
-    await this.#unwatch?.();
+  async #checkStore(): Promise<void> {
+    try {
+      await this.store.ping();
+    } catch {
+      if (!this.#storeDown) log.warn("Store unreachable; serving cached contracts", {});
+      this.#storeDown = true;
+      return;
+    }
+    if (!this.#storeDown || this.#renewing) return;
+    this.#renewing = true;
+    try {
+      await this.#watch();
+      this.#storeDown = false;
+      this.invalidate({ id: null }, "reconnect");
+      log.info("Store reachable again; caches dropped and notifications renewed", {});
+    } catch {
+      // Still not able to subscribe: try again on the next probe.
+    } finally {
+      this.#renewing = false;
+    }
   }
 
   /**

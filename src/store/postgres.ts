@@ -95,6 +95,8 @@ const UNAVAILABLE_CODES = new Set([
 const STALE_CODES = new Set(["EPIPE", "ECONNRESET", "CONNECTION_CLOSED", "57P01", "57P02"]);
 // Pool connections die together on a restart; a few retries drain the stale ones.
 const STALE_RETRIES = 3;
+// While the circuit is open, a fresh connection is tried this often.
+const PROBE_INTERVAL_MS = 250;
 
 // Arbitrary constant shared by every tana-edge migrator, so two at once queue up.
 const MIGRATION_LOCK = 7_246_113_001;
@@ -132,7 +134,7 @@ export class PostgresStore implements SeedableStore {
 
   #primary: _Pool;
   #read: _Pool;
-  #listener: Sql | null = null;
+  #listeners = new Set<Sql>();
   #url: string;
   #settings: postgres.Options<Record<string, never>>;
   #guardMs: number;
@@ -199,12 +201,16 @@ export class PostgresStore implements SeedableStore {
    */
   async #query(pool: _Pool, build: (sql: Sql) => postgres.PendingQuery<Row[]>): Promise<Row[]> {
     for (let attempt = 0;; attempt++) {
+      if (pool.down) throw new StoreUnavailableError(new Error("Database unreachable"));
       try {
         return await this.#once(pool.sql, build);
       } catch (err) {
         const code = ((err as Error).cause as { code?: unknown } | undefined)?.code as string;
         if (STALE_CODES.has(code) || code === "CONNECT_TIMEOUT") pool.reset();
-        if (attempt >= STALE_RETRIES || !STALE_CODES.has(code)) throw err;
+        const retry = attempt < STALE_RETRIES && STALE_CODES.has(code);
+        // Anything but a slow statement means the database itself is unreachable.
+        if (!retry && err instanceof StoreUnavailableError && code !== "57014") pool.trip();
+        if (!retry) throw err;
       }
     }
   }
@@ -432,26 +438,26 @@ export class PostgresStore implements SeedableStore {
       }
     };
     this.queryCount++;
+    // A client of its own per subscription: replacing the query pool never drops it, and
+    // unsubscribing after an outage cannot wait on a connection that died with the old one.
+    const client = postgres(this.#url, { ...this.#settings, max: 1 });
+    this.#listeners.add(client);
+    const end = () => {
+      active = false;
+      this.#listeners.delete(client);
+      return client.end({ timeout: 0 }).catch(() => {});
+    };
     try {
-      // A client of its own, so replacing the query pool never drops the subscription.
-      this.#listener ??= postgres(this.#url, { ...this.#settings, max: 1 });
-      const { unlisten } = await this.#listener.listen(
+      await client.listen(
         CONTRACTS_CHANNEL,
         (payload) => emit(_parseChange(payload)),
         () => emit({ id: null }),
       );
       return async () => {
-        active = false;
-        try {
-          await unlisten();
-        } catch {
-          // The connection is already gone, and with it the subscription.
-        }
+        await end();
       };
     } catch (err) {
-      // postgres.js may keep the failed subscription and retry it on reconnect; make sure
-      // it can never call a caller that was told the watch failed.
-      active = false;
+      await end();
       throw mapPostgresError(err);
     }
   }
@@ -516,7 +522,7 @@ export class PostgresStore implements SeedableStore {
     await Promise.all([
       this.#primary.end(),
       this.#read !== this.#primary ? this.#read.end() : undefined,
-      this.#listener?.end({ timeout: 1 }),
+      ...[...this.#listeners].map((client) => client.end({ timeout: 1 })),
     ]);
   }
 }
@@ -528,6 +534,8 @@ class _Pool {
   #settings: postgres.Options<Record<string, never>>;
   #resetAt = 0;
   #retired: Promise<void>[] = [];
+  #probing: Promise<void> | null = null;
+  #closed = false;
 
   constructor(url: string, settings: postgres.Options<Record<string, never>>) {
     this.#url = url;
@@ -535,10 +543,39 @@ class _Pool {
     this.sql = postgres(url, settings);
   }
 
-  /** Replaces the client, at most once a second; queries in flight finish on the old one. */
-  reset(): void {
+  /** True while the database is known to be unreachable: queries fail at once. */
+  get down(): boolean {
+    return this.#probing !== null;
+  }
+
+  /**
+   * Opens the circuit after a connection-level failure: until a probe on a fresh connection
+   * succeeds, every query fails at once instead of queueing behind connection attempts, and
+   * the pool is replaced when the database answers again.
+   */
+  trip(): void {
+    if (this.#probing || this.#closed) return;
+    this.#probing = (async () => {
+      while (!this.#closed) {
+        const probe = postgres(this.#url, { ...this.#settings, max: 1 });
+        try {
+          await probe`SELECT 1`;
+          this.reset(true);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+        } finally {
+          await probe.end({ timeout: 0 }).catch(() => {});
+        }
+      }
+      this.#probing = null;
+    })();
+  }
+
+  /** Replaces the client, at most once a second unless forced; queries in flight finish on the old one. */
+  reset(force = false): void {
     const now = performance.now();
-    if (now - this.#resetAt < 1000) return;
+    if (!force && now - this.#resetAt < 1000) return;
     this.#resetAt = now;
     const old = this.sql;
     this.sql = postgres(this.#url, this.#settings);
@@ -546,7 +583,8 @@ class _Pool {
   }
 
   async end(): Promise<void> {
-    await Promise.all([this.sql.end({ timeout: 1 }), ...this.#retired]);
+    this.#closed = true;
+    await Promise.all([this.sql.end({ timeout: 1 }), ...this.#retired, this.#probing]);
   }
 }
 

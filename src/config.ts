@@ -179,11 +179,11 @@ export function loadConfig(
 
     sandboxProcesses: _int(env, "SANDBOX_PROCESSES", _cores(), 1, 64),
     sandboxPoolSize: _int(env, "SANDBOX_POOL_SIZE", 4, 0, 256),
-    sandboxConcurrency: _int(env, "SANDBOX_CONCURRENCY", 8, 1, 1024),
+    sandboxConcurrency: _int(env, "SANDBOX_CONCURRENCY", 4, 1, 1024),
     sandboxHeapMb: _int(env, "SANDBOX_HEAP_MB", 128, 16, 16384),
     sandboxMaxRequests: _int(env, "SANDBOX_MAX_REQUESTS", 10_000, 1),
     sandboxMaxRssMb: _int(env, "SANDBOX_MAX_RSS_MB", 768, 64),
-    queueSize: _int(env, "QUEUE_SIZE", 256, 0),
+    queueSize: _int(env, "QUEUE_SIZE", 16, 0),
     quarantineThreshold: _int(env, "QUARANTINE_THRESHOLD", 3, 1),
     quarantineWindowMs: _int(env, "QUARANTINE_WINDOW_MS", 60_000, 1),
     quarantineMs: _int(env, "QUARANTINE_MS", 60_000, 1),

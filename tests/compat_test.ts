@@ -1264,11 +1264,9 @@ async function coreSteps(t: Deno.TestContext, server: TestServer) {
     }
   });
 
-  // The sandbox sends this note after the run's last frame, when the server has already let go
-  // of the request: it is never logged. See the report for the fix in src/sandbox/process.ts.
+  // The sandbox must send this note before the run's last frame, or it is never logged.
   await t.step({
     name: "tana:core console: lines over the limit are counted in a logged note",
-    ignore: true,
     fn: () => {
       assert.deepEqual(lines().at(-1), ["warning", "compat-core", "core-3", DROPPED]);
     },
@@ -1425,10 +1423,9 @@ async function fetchSteps(t: Deno.TestContext, server: TestServer, upstream: Ups
   });
 
   // Redirect semantics of the Fetch standard: 303 (and 301/302 after POST) become GET without
-  // a body; 307/308 repeat the method and the body. See the report for the host-side fix.
+  // a body; 307/308 repeat the method and the body.
   await t.step({
     name: "fetch: redirects follow Fetch method/body rules (303 → GET, 307 keeps body)",
-    ignore: true,
     fn: async () => {
       assert.deepEqual((await run("redirect-303")).json, {
         method: "GET",

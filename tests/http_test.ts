@@ -65,6 +65,10 @@ for (const kind of STORES) {
       await server.deploy("undef", `export function get() { return undefined; }`);
       await server.deploy("fn", `export function get() { return { f() {} }; }`);
       await server.deploy("inactive", HELLO, { isActive: false });
+      await server.deploy(
+        "no-content",
+        `import { Response } from "tana:net"; export function get() { return Response.text("ignored", 204); }`,
+      );
 
       await t.step("GET returns the handler's JSON with 200 and a request id", async () => {
         const res = await server.json("/hello");
@@ -72,6 +76,12 @@ for (const kind of STORES) {
         assert.deepEqual(res.body, { message: "hello" });
         assert.match(res.headers.get("content-type")!, /application\/json/);
         assert.ok(res.headers.get("x-request-id"));
+      });
+
+      await t.step("a 204 from the contract is sent without a body", async () => {
+        const res = await server.get("/no-content");
+        assert.equal(res.status, 204);
+        assert.equal(await res.text(), "");
       });
 
       await t.step("X-Request-Id from the client is echoed", async () => {

@@ -9,6 +9,14 @@ import { HostCallError } from "./capabilities.ts";
 import type { FetchResult } from "./ops.ts";
 
 const MAX_REDIRECTS = 5;
+const BODY_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+];
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 const FORBIDDEN_REQUEST_HEADERS = new Set([
   "host",
   "connection",
@@ -62,7 +70,7 @@ export async function fetchAllowed(
   } catch {
     throw new HostCallError("TypeError", `Invalid URL: ${args.url}`);
   }
-  const method = typeof args.method === "string" ? args.method.toUpperCase() : "GET";
+  let method = typeof args.method === "string" ? args.method.toUpperCase() : "GET";
   const headers = new Headers();
   if (Array.isArray(args.headers)) {
     for (const pair of args.headers) {
@@ -71,7 +79,7 @@ export async function fetchAllowed(
       if (!FORBIDDEN_REQUEST_HEADERS.has(name.toLowerCase())) headers.append(name, value);
     }
   }
-  const body = typeof args.bodyBase64 === "string" ? _fromBase64(args.bodyBase64) : null;
+  let body = typeof args.bodyBase64 === "string" ? _fromBase64(args.bodyBase64) : null;
   const signal = AbortSignal.timeout(config.fetchTimeoutMs);
 
   for (let hop = 0;; hop++) {
@@ -87,7 +95,7 @@ export async function fetchAllowed(
       response = await fetch(url, {
         method,
         headers,
-        body: hop === 0 ? body : null,
+        body,
         redirect: "manual",
         signal,
       });
@@ -107,7 +115,22 @@ export async function fetchAllowed(
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel();
       if (hop >= MAX_REDIRECTS) throw new HostCallError("FetchError", "Too many redirects");
-      url = new URL(location, url);
+      // The Fetch standard's rules: 303 (and 301/302 after POST) turn into a bodiless GET.
+      const status = response.status;
+      if (
+        (status === 303 && method !== "GET" && method !== "HEAD") ||
+        ((status === 301 || status === 302) && method === "POST")
+      ) {
+        method = "GET";
+        body = null;
+        for (const name of BODY_HEADERS) headers.delete(name);
+      }
+      const next = new URL(location, url);
+      // Credentials never follow a redirect to another origin, even an allowed one.
+      if (next.origin !== url.origin) {
+        for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+      }
+      url = next;
       continue;
     }
     const bytes = await _readCapped(response, config.fetchMaxBytes, url, signal, config);

@@ -145,7 +145,10 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
       throw new EdgeError(500, "invalid_response", "Contract returned an invalid header");
     }
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new Response(outcome.body, { status: outcome.status, headers });
+    // These statuses cannot carry a body; a contract may still return one.
+    const nullBody = outcome.status === 204 || outcome.status === 205 || outcome.status === 304;
+    if (nullBody) await outcome.body.cancel();
+    return new Response(nullBody ? null : outcome.body, { status: outcome.status, headers });
   }
 
   return async (req, info) => {

@@ -21,6 +21,8 @@ export interface SandboxLimits {
   maxLogLines: number;
   maxLogLineBytes: number;
   maxHostCalls: number;
+  /** Resident-size ceiling of a sandbox process; above it the process exits as out of memory. */
+  maxRssBytes?: number;
 }
 
 /** Server → sandbox. */
@@ -58,7 +60,14 @@ export type FailureCode =
 /** Sandbox → server. `chunk` frames carry result bytes as the frame payload. */
 export type FromSandbox =
   | { t: "ready"; pid: number }
-  | { t: "head"; rid: number; status: number; headers: Record<string, string> }
+  | {
+    t: "head";
+    rid: number;
+    status: number;
+    headers: Record<string, string>;
+    /** Set when this frame's payload is the whole body: no chunk or end frames follow. */
+    end?: boolean;
+  }
   | { t: "chunk"; rid: number }
   | { t: "end"; rid: number }
   | { t: "fail"; rid: number; code: FailureCode; message: string }

@@ -119,6 +119,22 @@ function _finish(run: Run): void {
   clearTimeout(run.timer);
   run.warm?.worker.terminate();
   if (draining && runs.size === 0) _exit();
+  // `new Worker()` blocks this thread for several milliseconds: refill the warm pool only after
+  // this run's frames are written, never between a result and its delivery.
+  setTimeout(_refill, 0);
+}
+
+const utf8 = new TextEncoder();
+
+/** Cuts `text` to at most `maxBytes` of UTF-8, on a character boundary, marking the cut. */
+function _truncateUtf8(text: string, maxBytes: number): string {
+  // Cheap exit: a UTF-16 unit is at most 3 UTF-8 bytes.
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = utf8.encode(text);
+  if (bytes.byteLength <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // back off a continuation byte
+  return new TextDecoder().decode(bytes.subarray(0, end)) + "… (truncated)";
 }
 
 /** Reports dropped log lines; must precede the run's last frame, after which logs are ignored. */
@@ -205,10 +221,7 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
         return;
       }
       run.logs++;
-      let text = String(data.text);
-      if (text.length > limits.maxLogLineBytes) {
-        text = text.slice(0, limits.maxLogLineBytes) + "… (truncated)";
-      }
+      const text = _truncateUtf8(String(data.text), limits.maxLogLineBytes);
       const level = data.level as "debug" | "info" | "warn" | "error";
       send({ t: "log", rid: run.rid, level, text });
       return;
@@ -222,11 +235,17 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       _reportDropped(run);
       const bytes = new Uint8Array(data.body as ArrayBuffer);
       const headers = data.headers as Record<string, string>;
-      send({ t: "head", rid: run.rid, status: data.status as number, headers });
-      for (let at = 0; at < bytes.byteLength; at += CHUNK_BYTES) {
-        send({ t: "chunk", rid: run.rid }, bytes.subarray(at, at + CHUNK_BYTES));
+      const status = data.status as number;
+      if (bytes.byteLength <= CHUNK_BYTES) {
+        // The common case: one frame carries status, headers and the whole body.
+        send({ t: "head", rid: run.rid, status, headers, end: true }, bytes);
+      } else {
+        send({ t: "head", rid: run.rid, status, headers });
+        for (let at = 0; at < bytes.byteLength; at += CHUNK_BYTES) {
+          send({ t: "chunk", rid: run.rid }, bytes.subarray(at, at + CHUNK_BYTES));
+        }
+        send({ t: "end", rid: run.rid });
       }
-      send({ t: "end", rid: run.rid });
       _finish(run);
       return;
     }
@@ -262,7 +281,6 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
   }
   const warm = pool.shift() ?? _spawn();
   run.warm = warm;
-  setTimeout(_refill, 0);
   await warm.ready;
   if (!runs.has(run.rid)) {
     warm.worker.terminate();
@@ -299,8 +317,7 @@ function _scrub(text: string): string {
  * their contracts and starts a replacement.
  */
 function _watchRss(): void {
-  const max = (limits as SandboxLimits & { maxRssBytes?: number }).maxRssBytes ??
-    DEFAULT_MAX_RSS_BYTES;
+  const max = limits.maxRssBytes ?? DEFAULT_MAX_RSS_BYTES;
   setInterval(() => {
     if (runs.size === 0) return;
     const rss = Deno.memoryUsage().rss;

@@ -25,6 +25,9 @@ const log = logger("sandbox");
 const BACKSTOP_GRACE_MS = 1000;
 /** Bytes of a sandbox's stderr kept to explain its death. */
 const STDERR_TAIL_BYTES = 8192;
+/** A crash this soon after a run timed out in the same sandbox is blamed on that run. */
+const BLAME_WINDOW_MS = 2000;
+const RECENT_TIMEOUTS_MAX = 64;
 /** Delay before replacing a sandbox that died without ever becoming ready. */
 const RESTART_BACKOFF_MS = 1000;
 /** A sandbox that does not report ready within this time is killed and replaced. */
@@ -83,6 +86,8 @@ class Sandbox {
   stderrTail = "";
   closed = false;
   everReady = false;
+  /** Contracts whose runs here timed out recently: a dying worker may still crash the process. */
+  recentTimeouts: { contractId: string; at: number }[] = [];
   readonly ready: Promise<void>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #markReady!: () => void;
@@ -147,6 +152,8 @@ export class Supervisor {
         maxLogLines: config.maxLogLines,
         maxLogLineBytes: config.maxLogLineBytes,
         maxHostCalls: config.maxHostCalls,
+        // Memory outside the V8 heap (ArrayBuffers, Blobs) is not bounded by the heap limit.
+        maxRssBytes: config.sandboxMaxRssMb * 2 * 1024 * 1024,
       },
     };
   }
@@ -300,6 +307,10 @@ export class Supervisor {
     this.metrics.inFlight.dec();
     if (error) {
       this.metrics.runFailures.inc({ code: error.code });
+      if (error.code === "timeout") {
+        sandbox.recentTimeouts.push({ contractId: pending.job.contractId, at: Date.now() });
+        if (sandbox.recentTimeouts.length > RECENT_TIMEOUTS_MAX) sandbox.recentTimeouts.shift();
+      }
       if (pending.stream) {
         try {
           pending.stream.error(error);
@@ -440,6 +451,18 @@ export class Supervisor {
     if (!pending) return; // already settled (cancelled, timed out)
     switch (message.t) {
       case "head": {
+        if (message.end) {
+          const bytes = payload ?? new Uint8Array(0);
+          const body = new ReadableStream<Uint8Array>({
+            start(controller) {
+              if (bytes.byteLength > 0) controller.enqueue(bytes);
+              controller.close();
+            },
+          });
+          pending.resolve({ status: message.status, headers: message.headers, body });
+          this.#settle(sandbox, message.rid);
+          return;
+        }
         const body = new ReadableStream<Uint8Array>({
           start: (controller) => {
             pending.stream = controller;
@@ -498,13 +521,19 @@ export class Supervisor {
       const oom = /out of memory|heap limit|allocation failed/i.test(sandbox.stderrTail);
       const code: ErrorCode = oom ? "memory_limit_exceeded" : "sandbox_crashed";
       this.metrics.sandboxCrashes.inc({ reason: code });
-      const victims = [...sandbox.pending.values()].map((p) => p.job.contractId);
+      const inFlight = [...sandbox.pending.values()].map((p) => p.job.contractId);
+      const recent = sandbox.recentTimeouts.filter((r) => Date.now() - r.at < BLAME_WINDOW_MS)
+        .map((r) => r.contractId);
+      // A contract whose run just timed out here is the likeliest cause (its worker may die
+      // after the request ended): blame it alone, so bystanders are not quarantined.
+      const victims = recent.length > 0 ? recent : inFlight;
       log.error("Sandbox {sandbox} died ({code}, exit {exitCode}, signal {signal})", {
         sandbox: sandbox.id,
         code,
         exitCode: status.code,
         signal: status.signal,
-        inFlight: victims,
+        inFlight,
+        blamed: [...new Set(victims)],
       });
       for (const contractId of new Set(victims)) {
         if (this.quarantine.strike(contractId)) {

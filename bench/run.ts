@@ -47,7 +47,8 @@ const PLAN = QUICK
   ? {
     closedS: 2,
     bareClosedS: 1,
-    openS: 2,
+    openS: 4,
+    settleS: 1,
     concurrencies: [1, 8, 32],
     rawS: 2,
     rawInflight: [1],
@@ -59,6 +60,7 @@ const PLAN = QUICK
     closedS: 8,
     bareClosedS: 3,
     openS: 15,
+    settleS: 3,
     concurrencies: [1, 8, 32],
     rawS: 8,
     rawInflight: [1, 4],
@@ -379,8 +381,14 @@ async function runOnce(index: number) {
         const load70 = Math.max(1, Math.round(capacity * 0.7));
         rates[w.name] = { light, load70, capacity };
         log(`run ${index}: ${w.name} open loop ${light} and ${load70} req/s`);
-        const lightRun = await openLoop(target, { rate: light, durationMs: PLAN.openS * 1000 });
-        const run70 = await openLoop(target, { rate: load70, durationMs: PLAN.openS * 1000 });
+        // Each rate first runs unmeasured for a moment, so the backlog of the previous phase
+        // (pool refills, garbage collection) is not counted as latency at this rate.
+        const measured = async (rate: number) => {
+          await openLoop(target, { rate, durationMs: PLAN.settleS * 1000 });
+          return await openLoop(target, { rate, durationMs: PLAN.openS * 1000 });
+        };
+        const lightRun = await measured(light);
+        const run70 = await measured(load70);
         runs.push(lightRun, run70);
         const statuses = mergeStatuses(runs);
         workloads[w.name] = {

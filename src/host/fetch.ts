@@ -100,16 +100,7 @@ export async function fetchAllowed(
         signal,
       });
     } catch (error) {
-      if (signal.aborted) {
-        throw new HostCallError(
-          "FetchError",
-          `Fetch to ${url.host} timed out after ${config.fetchTimeoutMs} ms`,
-        );
-      }
-      throw new HostCallError(
-        "FetchError",
-        `Fetch to ${url.host} failed: ${(error as Error).message}`,
-      );
+      throw _transportError(error, url, signal, config);
     }
     const location = response.headers.get("location");
     if (response.status >= 300 && response.status < 400 && location) {
@@ -171,16 +162,7 @@ async function _readCapped(
     }
   } catch (error) {
     if (error instanceof HostCallError) throw error;
-    if (signal.aborted) {
-      throw new HostCallError(
-        "FetchError",
-        `Fetch to ${url.host} timed out after ${config.fetchTimeoutMs} ms`,
-      );
-    }
-    throw new HostCallError(
-      "FetchError",
-      `Fetch to ${url.host} failed: ${(error as Error).message}`,
-    );
+    throw _transportError(error, url, signal, config);
   }
   const out = new Uint8Array(size);
   let at = 0;
@@ -189,6 +171,19 @@ async function _readCapped(
     at += chunk.byteLength;
   }
   return out;
+}
+
+/** The contract-facing error for a fetch that failed in transit or ran out of time. */
+function _transportError(
+  error: unknown,
+  url: URL,
+  signal: AbortSignal,
+  config: Config,
+): HostCallError {
+  const message = signal.aborted
+    ? `Fetch to ${url.host} timed out after ${config.fetchTimeoutMs} ms`
+    : `Fetch to ${url.host} failed: ${(error as Error).message}`;
+  return new HostCallError("FetchError", message);
 }
 
 function _toBase64(bytes: Uint8Array): string {

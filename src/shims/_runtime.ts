@@ -145,3 +145,27 @@ export function currentRequest(): TanaRequest {
 export function latestBlock(): Block | null {
   return latest;
 }
+
+/** Largest KV key, in UTF-8 bytes (the Workers KV limit). */
+export const MAX_KEY_BYTES = 512;
+
+const _keyEncoder = new TextEncoder();
+
+/**
+ * Checks a KV key the way every KV-reading shim must: a non-empty string of at most
+ * {@link MAX_KEY_BYTES} UTF-8 bytes.
+ *
+ * @param key what the contract passed
+ * @param where the calling function, for the message
+ * @returns the key
+ */
+export function checkKey(key: unknown, where: string): string {
+  if (typeof key !== "string" || key === "") {
+    throw new TypeError(`${where}: key must be a non-empty string`);
+  }
+  const bytes = _keyEncoder.encode(key).byteLength;
+  if (bytes > MAX_KEY_BYTES) {
+    throw new TypeError(`${where}: key is ${bytes} bytes; the limit is ${MAX_KEY_BYTES} bytes`);
+  }
+  return key;
+}

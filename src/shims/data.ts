@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { hostCall, ReadOnlyError } from "./_runtime.ts";
+import { checkKey, hostCall, ReadOnlyError } from "./_runtime.ts";
 
 export { ReadOnlyError };
 
@@ -43,8 +43,6 @@ export interface TanaData {
 }
 
 const MAX_KEYS = 1000;
-// Same bound as tana:kv, so both modules accept the same keys for the same storage.
-const MAX_KEY_BYTES = 512;
 const PARALLEL_READS = 25;
 const READ_ONLY = "Data is read-only in edge handlers; write through a transaction";
 
@@ -66,11 +64,11 @@ export const data: TanaData = Object.freeze({
   MAX_KEYS,
 
   async get(key: string): Promise<DataValue | null> {
-    const entry = await hostCall("kv.get", { key: _key(key, "data.get") });
+    const entry = await hostCall("kv.get", { key: checkKey(key, "data.get") });
     return entry === null ? null : _value(entry.value);
   },
   async has(key: string): Promise<boolean> {
-    return (await hostCall("kv.get", { key: _key(key, "data.has") })) !== null;
+    return (await hostCall("kv.get", { key: checkKey(key, "data.has") })) !== null;
   },
   keys: (pattern?: string): Promise<string[]> => _keys(pattern, "data.keys"),
   async entries(): Promise<Record<string, DataValue>> {
@@ -91,19 +89,6 @@ export const data: TanaData = Object.freeze({
   clear: (): Promise<void> => Promise.reject(new ReadOnlyError(READ_ONLY)),
   commit: (): Promise<void> => Promise.reject(new ReadOnlyError(READ_ONLY)),
 });
-
-const _encoder = new TextEncoder();
-
-function _key(key: unknown, where: string): string {
-  if (typeof key !== "string" || key === "") {
-    throw new TypeError(`${where}: key must be a non-empty string`);
-  }
-  const bytes = _encoder.encode(key).byteLength;
-  if (bytes > MAX_KEY_BYTES) {
-    throw new TypeError(`${where}: key is ${bytes} bytes; the limit is ${MAX_KEY_BYTES} bytes`);
-  }
-  return key;
-}
 
 function _value(text: string): DataValue {
   const first = text.trimStart()[0];

@@ -6,12 +6,10 @@
  *
  * @module
  */
-import { hostCall, ReadOnlyError } from "./_runtime.ts";
+import { checkKey, hostCall, MAX_KEY_BYTES, ReadOnlyError } from "./_runtime.ts";
 
-export { ReadOnlyError };
+export { MAX_KEY_BYTES, ReadOnlyError };
 
-/** Longest key accepted, in UTF-8 bytes (the Workers KV limit). */
-export const MAX_KEY_BYTES = 512;
 /** Default and maximum `limit` of {@link TanaKv.list}; larger limits are clamped to it. */
 export const MAX_LIST_LIMIT = 1000;
 
@@ -116,7 +114,7 @@ function get<T = unknown>(key: string, type: KvGetOptions<"json">): Promise<T | 
 function get(key: string, type: KvGetOptions<"arrayBuffer">): Promise<ArrayBuffer | null>;
 function get(key: string, type?: KvGetOptions): Promise<unknown>;
 async function get(key: string, type?: KvGetOptions): Promise<unknown> {
-  const name = _key(key, "kv.get");
+  const name = checkKey(key, "kv.get");
   const as = _type(type, "kv.get");
   const entry = await hostCall("kv.get", { key: name });
   return entry === null ? null : _decode(entry.value, as, name);
@@ -142,7 +140,7 @@ async function getWithMetadata(
   key: string,
   type?: KvGetOptions,
 ): Promise<KvValueWithMetadata<unknown>> {
-  const name = _key(key, "kv.getWithMetadata");
+  const name = checkKey(key, "kv.getWithMetadata");
   const as = _type(type, "kv.getWithMetadata");
   const entry = await hostCall("kv.get", { key: name });
   if (entry === null) return { value: null, metadata: null };
@@ -172,17 +170,6 @@ function del(_key: string): Promise<void> {
 }
 
 const _encoder = new TextEncoder();
-
-function _key(key: unknown, where: string): string {
-  if (typeof key !== "string" || key === "") {
-    throw new TypeError(`${where}: key must be a non-empty string`);
-  }
-  const bytes = _encoder.encode(key).byteLength;
-  if (bytes > MAX_KEY_BYTES) {
-    throw new TypeError(`${where}: key is ${bytes} bytes; the limit is ${MAX_KEY_BYTES} bytes`);
-  }
-  return key;
-}
 
 function _type(type: unknown, where: string): KvValueType {
   const name = type !== null && typeof type === "object" ? (type as { type?: unknown }).type : type;

@@ -1,0 +1,152 @@
+/**
+ * The command line as a user runs it: `serve` with no configuration, `contracts deploy|list`,
+ * `migrate`, `dev` redeploying on change, and configuration errors.
+ */
+import assert from "node:assert/strict";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const RUN_FLAGS = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+  "--unstable-worker-options",
+  MAIN,
+];
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function cli(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), { args: [...RUN_FLAGS, ...args], env })
+    .output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/** Starts a long-running command, collecting its stdout, until `stop()`. */
+function start(args: string[], env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...RUN_FLAGS, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const decoder = new TextDecoder();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+  };
+  const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  return {
+    output: () => output,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await done;
+    },
+  };
+}
+
+async function until<T>(ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Nothing within ${ms} ms`);
+}
+
+const getJson = async (url: string) => {
+  const res = await fetch(url);
+  return res.ok ? await res.json() : (await res.body?.cancel(), undefined);
+};
+
+Deno.test("serve with no configuration seeds the embedded store and logs where it listens", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "tana-edge-cli-" });
+  const port = freePort();
+  const server = start(["serve"], {
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    SANDBOX_PROCESSES: "1",
+  });
+  try {
+    const hello = await until(30_000, () => getJson(`http://127.0.0.1:${port}/hello`));
+    assert.equal(hello.message, "Hello from Tana!");
+    const counter = await getJson(`http://127.0.0.1:${port}/counter`);
+    assert.ok(counter, "the seeded counter example answers");
+    const log = server.output();
+    assert.match(log, /tana-edge listening on .*:\d+.*sqlite/);
+    assert.match(log, /Contracts: .*hello/);
+    assert.match(log, /"requestId"/, "access log lines are structured JSON");
+  } finally {
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("contracts deploy and list write to and read from the configured store", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "tana-edge-cli-" });
+  try {
+    const env = { DATA_DIR: dataDir };
+    assert.equal((await cli(["migrate"], env)).code, 0);
+    const file = `${dataDir}/greeter.ts`;
+    await Deno.writeTextFile(file, `export function get() { return { hi: 1 }; }`);
+    const deployed = await cli(["contracts", "deploy", file, "--name", "greeter-name"], env);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(deployed.stdout, /Deployed greeter \(name greeter-name, version 1/);
+    await Deno.writeTextFile(file, `export function get() { return { hi: 2 }; }`);
+    const again = await cli(["contracts", "deploy", file, "--id", "greeter"], env);
+    assert.match(again.stdout, /version 2/);
+    const listed = await cli(["contracts", "list"], env);
+    assert.equal(listed.code, 0);
+    assert.match(listed.stdout, /^greeter\tgreeter\tv2\tactive/m);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("dev redeploys a contract file when it changes", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "tana-edge-dev-" });
+  const contracts = `${dataDir}/contracts`;
+  await Deno.mkdir(contracts);
+  const port = freePort();
+  const dev = start(["dev", "--contracts-dir", contracts], {
+    PORT: String(port),
+    DATA_DIR: `${dataDir}/data`,
+    SANDBOX_PROCESSES: "1",
+  });
+  try {
+    await until(30_000, () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json()));
+    await Deno.writeTextFile(`${contracts}/live.ts`, `export function get() { return { v: 1 }; }`);
+    await until(
+      10_000,
+      async () => (await getJson(`http://127.0.0.1:${port}/live`))?.v === 1 || undefined,
+    );
+    await Deno.writeTextFile(`${contracts}/live.ts`, `export function get() { return { v: 2 }; }`);
+    await until(
+      10_000,
+      async () => (await getJson(`http://127.0.0.1:${port}/live`))?.v === 2 || undefined,
+    );
+  } finally {
+    await dev.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("an invalid setting stops start-up with a message naming the variable", async () => {
+  const bad = await cli(["serve"], { PORT: "not-a-port" });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Invalid PORT/);
+  const url = await cli(["serve"], { DATABASE_URL: "mysql://x" });
+  assert.equal(url.code, 1);
+  assert.match(url.stderr, /Invalid DATABASE_URL/);
+});

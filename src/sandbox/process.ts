@@ -63,7 +63,6 @@ function send(message: FromSandbox, payload?: Uint8Array): void {
 
 let limits: SandboxLimits;
 let bootstrapUrl = "";
-let shimUrls: string[] = [];
 let moduleUrls: Record<string, string> = {};
 let poolSize = 0;
 let spawned = 0;
@@ -86,7 +85,7 @@ function _spawn(): Warm {
   });
   // An error in a warm worker must never reach this thread's global handler.
   worker.onerror = (event) => event.preventDefault();
-  worker.postMessage({ t: "init", shims: shimUrls });
+  worker.postMessage({ t: "init" });
   return { worker, ready };
 }
 
@@ -343,9 +342,6 @@ function _init(message: ToSandbox & { t: "init" }): void {
     );
   }
   bootstrapUrl = moduleUrls[message.bootstrap];
-  shimUrls = message.modules.filter((m) => m.name !== message.bootstrap).map((m) =>
-    moduleUrls[m.name]
-  );
   _refill();
   _watchRss();
   send({ t: "ready", pid: Deno.pid });

@@ -12,6 +12,7 @@ import {
   _attach,
   _begin,
   _settle,
+  _setVersions,
   log,
   RESPONSE_BRAND,
   type TanaRequest,
@@ -19,10 +20,9 @@ import {
 import type { BrandedResponse } from "../shims/_runtime.ts";
 import type { Block } from "../store/types.ts";
 
-/** `init` from the sandbox: URLs of the shims to preload. */
+/** `init` from the sandbox: lock down and report ready. */
 interface InitMessage {
   t: "init";
-  shims: string[];
 }
 
 /** `run` from the sandbox: the one request this worker serves. */
@@ -74,15 +74,19 @@ listen("message", (event) => {
   if (message.t === "reply") _settle(message.cid, message.ok, message.value);
   else if (message.t === "init" && !initialised) {
     initialised = true;
-    void _init(message);
+    _init(message);
   } else if (message.t === "run" && !started) {
     started = true;
     void _run(message);
   }
 });
 
-async function _init(message: InitMessage): Promise<void> {
-  await Promise.all(message.shims.map((url) => import(url)));
+function _init(_message: InitMessage): void {
+  // Shims are not preloaded: each loads with the contract that imports it (dependencies are
+  // evaluated before the module that imports them, so no contract code runs first), which saves
+  // every request the shims it does not use. `Deno.version` must be taken before lockdown.
+  const { deno, v8, typescript } = Deno.version;
+  _setVersions({ deno, v8, typescript });
   _lockDown();
   post({ t: "ready" });
 }

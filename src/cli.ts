@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.ts";
-import { deployFile, EXAMPLES_DIR } from "./examples.ts";
+import { deployFile, EXAMPLES_DIR } from "./contracts/deploy.ts";
 import { logger, setupLogging } from "./log.ts";
 import { startServer } from "./server.ts";
 import { openStore, StoreOpenError } from "./store/open.ts";

@@ -10,7 +10,7 @@ import { Metrics } from "./http/metrics.ts";
 import { logger } from "./log.ts";
 import { buildWorkerModules } from "./sandbox/modules.ts";
 import { Supervisor } from "./sandbox/supervisor.ts";
-import { deployExamples } from "./examples.ts";
+import { deployExamples } from "./contracts/deploy.ts";
 import { checkSchema, openStore } from "./store/open.ts";
 import { type SeedableStore, seedChain } from "./store/seed.ts";
 import type { Store } from "./store/types.ts";

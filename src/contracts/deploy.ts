@@ -3,13 +3,13 @@
  *
  * @module
  */
-import type { ContractRow, Store } from "./store/types.ts";
+import type { ContractRow, Store } from "../store/types.ts";
 
 /** Owner recorded for example contracts. */
 export const EXAMPLE_OWNER = "usr_alice";
 
 /** The folder shipped with tana-edge holding the example contracts. */
-export const EXAMPLES_DIR: URL = new URL("../examples/", import.meta.url);
+export const EXAMPLES_DIR: URL = new URL("../../examples/", import.meta.url);
 
 /** The contract id a file deploys as: its name without the extension. */
 export function contractIdOf(fileName: string): string | null {

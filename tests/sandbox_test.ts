@@ -110,3 +110,25 @@ Deno.test("beyond concurrency and queue, requests are shed with 503 and Retry-Af
     await server.close();
   }
 });
+
+Deno.test("sandboxes above SANDBOX_MAX_RSS_MB are recycled without failing a request", async () => {
+  // Every sandbox is larger than 64 MB once it has served a little, so this forces recycling.
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_MAX_RSS_MB: "64" });
+  try {
+    await server.deploy("hello", HELLO);
+    const first = server.supervisor.pids()[0];
+    const statuses: number[] = [];
+    const started = Date.now();
+    while (server.supervisor.pids().includes(first) && Date.now() - started < 10_000) {
+      const batch = await Promise.all(Array.from({ length: 4 }, () => server.json("/hello")));
+      statuses.push(...batch.map((r) => r.status));
+    }
+    assert.ok(!server.supervisor.pids().includes(first), "the sandbox was replaced");
+    assert.ok(statuses.every((s) => s === 200), `statuses: ${statuses}`);
+    const metrics = await (await server.get("/metrics")).text();
+    assert.match(metrics, /tana_edge_sandbox_starts_total\{reason="recycle"\} [1-9]/);
+    assert.doesNotMatch(metrics, /tana_edge_sandbox_crashes_total\{/);
+  } finally {
+    await server.close();
+  }
+});

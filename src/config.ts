@@ -183,7 +183,7 @@ export function loadConfig(
     sandboxHeapMb: _int(env, "SANDBOX_HEAP_MB", 128, 16, 16384),
     sandboxMaxRequests: _int(env, "SANDBOX_MAX_REQUESTS", 10_000, 1),
     sandboxMaxRssMb: _int(env, "SANDBOX_MAX_RSS_MB", 768, 64),
-    queueSize: _int(env, "QUEUE_SIZE", 16, 0),
+    queueSize: _int(env, "QUEUE_SIZE", 4, 0),
     quarantineThreshold: _int(env, "QUARANTINE_THRESHOLD", 3, 1),
     quarantineWindowMs: _int(env, "QUARANTINE_WINDOW_MS", 60_000, 1),
     quarantineMs: _int(env, "QUARANTINE_MS", 60_000, 1),

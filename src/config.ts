@@ -84,14 +84,19 @@ export interface Config {
 
 /** Raised when a configuration value is invalid; the message names the variable. */
 export class ConfigError extends Error {
-  /** @param message names the variable and what is wrong */
+  /**
+   * Creates the error.
+   *
+   * @param message names the variable and what is wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";
   }
 }
 
-type Env = Record<string, string | undefined>;
+/** Environment variables by name, as from `Deno.env.toObject()`. */
+export type Env = Record<string, string | undefined>;
 
 function _int(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER) {
   const raw = env[name];

@@ -38,6 +38,8 @@ export class EdgeError extends Error {
   readonly headers: Record<string, string>;
 
   /**
+   * Creates the error.
+   *
    * @param status HTTP status
    * @param code stable error code
    * @param message message for the client: no host paths, no stack
@@ -59,7 +61,11 @@ export class EdgeError extends Error {
 
 /** Thrown by a store when the database cannot be reached; becomes 503 `store_unavailable`. */
 export class StoreUnavailableError extends EdgeError {
-  /** @param cause the underlying driver error, logged but never shown to clients */
+  /**
+   * Creates the error.
+   *
+   * @param cause the underlying driver error, logged but never shown to clients
+   */
   constructor(cause?: unknown) {
     super(503, "store_unavailable", "The contract store is unavailable; try again shortly", {
       "retry-after": "1",

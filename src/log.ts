@@ -15,8 +15,11 @@ import {
   getStreamSink,
   getTextFormatter,
   jsonLinesFormatter,
-  type Logger,
+  type Logger as LogTapeLogger,
 } from "@logtape/logtape";
+
+/** A LogTape logger, as returned by {@link logger}. */
+export type Logger = LogTapeLogger;
 
 /** Sets up the sinks once per process. */
 export async function setupLogging(

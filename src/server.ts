@@ -21,10 +21,15 @@ const log = logger("server");
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8180`. */
   url: string;
+  /** The port actually bound. */
   port: number;
+  /** The open store. */
   store: Store;
+  /** The contract loader. */
   loader: ContractLoader;
+  /** The sandbox supervisor. */
   supervisor: Supervisor;
+  /** The server's metrics. */
   metrics: Metrics;
   /** Stops accepting requests, finishes those in flight, stops sandboxes, closes the store. */
   shutdown(): Promise<void>;

@@ -12,8 +12,11 @@ import { init as lexerReady, parse as lexImports } from "es-module-lexer";
 
 /** Where an import specifier sits in the compiled code and which shipped module it names. */
 export interface Link {
+  /** Offset of the specifier's first character in the compiled code. */
   start: number;
+  /** Offset just past the specifier's last character. */
   end: number;
+  /** Name of the shipped module the specifier resolves to. */
   target: string;
 }
 
@@ -29,7 +32,11 @@ export interface CompiledModule {
 
 /** Raised when source cannot be compiled or imports something it may not. */
 export class CompileError extends Error {
-  /** @param message the reason, naming the specifier or the line */
+  /**
+   * Creates the error.
+   *
+   * @param message the reason, naming the specifier or the line
+   */
   constructor(message: string) {
     super(message);
     this.name = "CompileError";

@@ -32,7 +32,9 @@ const PROBE_INTERVAL_MS = 1000;
 
 /** A contract ready to run. */
 export interface LoadedContract {
+  /** The contract row as stored. */
   row: ContractRow;
+  /** The compiled module. */
   module: CompiledModule;
   /** Export to call per HTTP method (`get` preferred over the older `Get`). */
   handlers: { GET?: string; POST?: string };
@@ -54,6 +56,8 @@ export class ContractLoader {
   readonly #cacheRows: boolean;
 
   /**
+   * Creates a loader with empty caches.
+   *
    * @param store where contracts live
    * @param config cache sizes and timings
    * @param metrics compile-cache and invalidation counters

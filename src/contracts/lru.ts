@@ -18,7 +18,11 @@
 export class LruCache<K, V> {
   #map = new Map<K, V>();
 
-  /** @param max most entries kept */
+  /**
+   * Creates an empty cache.
+   *
+   * @param max most entries kept
+   */
   constructor(readonly max: number) {}
 
   /** The value for `key`, marking it most recently used. */

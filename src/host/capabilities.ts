@@ -15,6 +15,7 @@ import { HOST_OPS } from "./ops.ts";
 
 /** Per-request state host calls need. */
 export interface CallContext {
+  /** The contract making the calls. */
   contract: ContractRow;
   /** Fetches made so far in this request. */
   fetches: number;
@@ -25,6 +26,8 @@ export interface CallContext {
 /** An error passed back to the contract as a rejection. */
 export class HostCallError extends Error {
   /**
+   * Creates the error.
+   *
    * @param name the error name the contract sees (`TypeError`, `RangeError`, `FetchError`)
    * @param message what went wrong
    */
@@ -41,6 +44,8 @@ const MAX_KEY_BYTES = 512;
 /** Answers host calls for contracts. */
 export class HostCapabilities {
   /**
+   * Creates the capabilities over one store.
+   *
    * @param store where reads go
    * @param config fetch allow-list and limits
    */

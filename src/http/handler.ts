@@ -30,10 +30,15 @@ const READY_TIMEOUT_MS = 1000;
 
 /** What the handler needs. */
 export interface HandlerDeps {
+  /** The server configuration. */
   config: Config;
+  /** Where contracts and chain data are read. */
   store: Store;
+  /** Loads and caches contracts. */
   loader: ContractLoader;
+  /** Runs contracts in sandboxes. */
   supervisor: Supervisor;
+  /** Where counters go. */
   metrics: Metrics;
 }
 

@@ -9,17 +9,25 @@ import type { Block } from "../store/types.ts";
 
 /** A module shipped to a sandbox: compiled code plus where its imports point. */
 export interface ShippedModule {
+  /** Module name that import links target. */
   name: string;
+  /** The compiled JavaScript. */
   code: string;
+  /** Import specifiers to rewrite, in source order. */
   links: Link[];
 }
 
 /** Per-request limits a sandbox enforces. */
 export interface SandboxLimits {
+  /** Wall-clock limit of one run, in ms. */
   timeoutMs: number;
+  /** Largest result, in bytes. */
   maxResponseBytes: number;
+  /** `console.*` lines kept per run. */
   maxLogLines: number;
+  /** Longest `console.*` line kept, in bytes. */
   maxLogLineBytes: number;
+  /** Host calls allowed per run. */
   maxHostCalls: number;
   /** Resident-size ceiling of a sandbox process; above it the process exits as out of memory. */
   maxRssBytes?: number;

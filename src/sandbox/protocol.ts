@@ -23,13 +23,19 @@ const decoder = new TextDecoder();
 
 /** One decoded frame. */
 export interface Frame<H = Record<string, unknown>> {
+  /** The decoded JSON header. */
   header: H;
+  /** The raw payload bytes, or `null` when the frame has none. */
   payload: Uint8Array | null;
 }
 
 /** Raised when a stream carries something that is not a well-formed frame. */
 export class ProtocolError extends Error {
-  /** @param message what was wrong */
+  /**
+   * Creates the error.
+   *
+   * @param message what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "ProtocolError";

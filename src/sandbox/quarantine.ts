@@ -10,6 +10,8 @@ export class Quarantine {
   #until = new Map<string, number>();
 
   /**
+   * Creates a quarantine with no strikes.
+   *
    * @param threshold crashes within `windowMs` that quarantine a contract
    * @param windowMs the window crashes are counted in
    * @param durationMs how long a quarantine lasts

@@ -35,13 +35,21 @@ const START_TIMEOUT_MS = 30_000;
 
 /** One contract run as the supervisor sees it. */
 export interface RunJob {
+  /** Id of the contract to run. */
   contractId: string;
+  /** Id of the HTTP request, for logs. */
   requestId: string;
+  /** Code hash; the sandbox caches compiled contracts by it. */
   hash: string;
+  /** The compiled contract code. */
   code: string;
+  /** Import specifiers to rewrite, in source order. */
   links: Link[];
+  /** Name of the export to call. */
   handler: string;
+  /** The request object passed to the handler. */
   request: TanaRequest;
+  /** The latest block, or `null` when not needed or the chain is empty. */
   block: Block | null;
   /** Answers a host call; a rejection is passed to the contract as an error. */
   onCall(op: string, args: unknown): Promise<unknown>;
@@ -53,8 +61,11 @@ export interface RunJob {
 
 /** A successful run: status and headers are known, the body streams. */
 export interface RunOutcome {
+  /** HTTP status code. */
   status: number;
+  /** Response headers. */
   headers: Record<string, string>;
+  /** The response body, streamed as the sandbox sends it. */
   body: ReadableStream<Uint8Array>;
 }
 
@@ -118,6 +129,7 @@ class Sandbox {
 
 /** Runs contracts in sandbox processes. */
 export class Supervisor {
+  /** Crash counts and quarantines of contracts. */
   readonly quarantine: Quarantine;
   #sandboxes = new Set<Sandbox>();
   #queue: { job: RunJob; resolve(o: RunOutcome): void; reject(e: EdgeError): void }[] = [];
@@ -127,6 +139,8 @@ export class Supervisor {
   #initMessage: ToSandbox;
 
   /**
+   * Creates the supervisor; no sandbox runs until it is started.
+   *
    * @param config limits and sizes
    * @param modules the worker modules (see `modules.ts`)
    * @param metrics where counters go

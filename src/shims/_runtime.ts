@@ -12,14 +12,23 @@ import type { Block } from "../store/types.ts";
 
 /** The request object handed to `get(req)` / `post(req, body)`; see `contract-api.md`. */
 export interface TanaRequest {
+  /** Full request URL. */
   url: string;
+  /** HTTP method, e.g. `"GET"`. */
   method: string;
+  /** Path after `/{contractId}`; `/` if none. */
   path: string;
+  /** Decoded path segments after the contract id. */
   params: string[];
+  /** Query parameters by name. */
   query: Record<string, string>;
+  /** Request headers with lower-cased names. */
   headers: Record<string, string>;
+  /** Client address. */
   ip: string;
+  /** Parsed JSON body for POST; `null` otherwise or when empty. */
   body: unknown;
+  /** The contract being run, plus caller and session. */
   tana: {
     contract: { id: string; name: string; owner: string; version: number; codeHash: string };
     caller: unknown | null;
@@ -29,7 +38,11 @@ export interface TanaRequest {
 
 /** Raised by every write attempted from an edge handler. */
 export class ReadOnlyError extends Error {
-  /** @param message what was refused */
+  /**
+   * Creates the error.
+   *
+   * @param message what was refused
+   */
   constructor(
     message = "KV is read-only in edge handlers; write through a transaction",
   ) {
@@ -43,14 +56,18 @@ export const RESPONSE_BRAND: unique symbol = Symbol("tana.response");
 
 /** What a branded `Response` carries. */
 export interface BrandedResponse {
+  /** Always `true`; marks the object as a `tana:net` response. */
   [RESPONSE_BRAND]: true;
+  /** HTTP status code. */
   status: number;
+  /** Response headers by name. */
   headers: Record<string, string>;
   /** The body as text (JSON text for `Response.json`). */
   bodyText: string;
 }
 
-type Send = (message: unknown) => void;
+/** Posts a message to the sandbox (the worker's captured `postMessage`). */
+export type Send = (message: unknown) => void;
 
 let send: Send | null = null;
 let request: TanaRequest | null = null;
@@ -72,8 +89,11 @@ export function _begin(req: TanaRequest, block: Block | null, versions?: Runtime
 
 /** Runtime versions as the host knows them; `Deno.version` is out of the worker's reach. */
 export interface RuntimeVersions {
+  /** Deno version. */
   deno?: string;
+  /** V8 version. */
   v8?: string;
+  /** TypeScript version. */
   typescript?: string;
 }
 

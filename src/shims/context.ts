@@ -7,9 +7,13 @@ import { currentRequest, latestBlock } from "./_runtime.ts";
 
 /** The latest block as `context.block()` reports it. */
 export interface ContextBlock {
+  /** Block number. */
   height: number;
+  /** Production time in ms since the epoch. */
   timestamp: number;
+  /** Hex block hash. */
   hash: string;
+  /** Id of the validator that produced the block. */
   producer: string;
 }
 

@@ -24,9 +24,13 @@ export interface TanaConsole {
 
 /** Versions of the software running the contract; `"unknown"` where the host did not say. */
 export interface TanaVersion {
+  /** The tana-edge release, {@link TANA_VERSION}. */
   readonly tana: string;
+  /** Deno version. */
   readonly deno: string;
+  /** V8 version. */
   readonly v8: string;
+  /** TypeScript version. */
   readonly typescript: string;
 }
 

@@ -20,7 +20,9 @@ export type KvGetOptions<T extends KvValueType = KvValueType> = T | { type?: T }
 
 /** What `getWithMetadata` resolves to; both fields are `null` when the key is missing. */
 export interface KvValueWithMetadata<V, M = unknown> {
+  /** The value, or `null` when the key is missing. */
   value: V | null;
+  /** The key's metadata, or `null` when none or missing. */
   metadata: M | null;
 }
 
@@ -36,21 +38,29 @@ export interface KvListOptions {
 
 /** One key of a `list` page. */
 export interface KvListKey<M = unknown> {
+  /** The key. */
   name: string;
+  /** The key's metadata; absent when none was stored. */
   metadata?: M;
 }
 
 /** One page of keys, in key order. `cursor` is set when `list_complete` is false. */
 export interface KvListResult<M = unknown> {
+  /** Keys on this page, in key order. */
   keys: KvListKey<M>[];
+  /** `true` when this is the last page. */
   list_complete: boolean;
+  /** Cursor for the next page; absent on the last page. */
   cursor?: string;
 }
 
 /** Options of `put`, accepted only to be refused. */
 export interface KvPutOptions {
+  /** Metadata to store with the key (ignored: writes are refused). */
   metadata?: unknown;
+  /** Expiry time in seconds since the epoch, as in Workers KV (ignored). */
   expiration?: number;
+  /** Expiry in seconds from now, as in Workers KV (ignored). */
   expirationTtl?: number;
 }
 

@@ -38,6 +38,7 @@ export type ResponseHeadersInit =
 export interface ResponseInit {
   /** 200–599; default 200. */
   status?: number;
+  /** Response headers. */
   headers?: ResponseHeadersInit;
 }
 
@@ -69,6 +70,8 @@ export class Response implements BrandedResponse {
   readonly bodyText: string;
 
   /**
+   * Creates a text response.
+   *
    * @param body text, or `null`/`undefined` for an empty body
    * @param init status (default 200) and headers
    * @throws {TypeError} for a body that is not text, or an invalid header

@@ -12,18 +12,27 @@ export { ReadOnlyError };
 
 /** A staged transfer between two users. */
 export interface TransferChange {
+  /** Discriminant. */
   type: "transfer";
+  /** Sending user id. */
   from: string;
+  /** Receiving user id. */
   to: string;
+  /** Positive amount, in units of `currency`. */
   amount: number;
+  /** Currency code, e.g. `"USD"`. */
   currency: string;
 }
 
 /** A staged absolute balance. */
 export interface BalanceChange {
+  /** Discriminant. */
   type: "balance_update";
+  /** User whose balance is set. */
   userId: string;
+  /** New non-negative balance, in units of `currency`. */
   amount: number;
+  /** Currency code, e.g. `"USD"`. */
   currency: string;
 }
 
@@ -32,9 +41,13 @@ export type TransactionChange = TransferChange | BalanceChange;
 
 /** What `execute()` resolves to on the ledger; at the edge it always rejects. */
 export interface TransactionResult {
+  /** Whether the ledger applied the changes. */
   success: boolean;
+  /** The changes that were submitted. */
   changes: TransactionChange[];
+  /** Gas used by the transaction. */
   gasUsed: number;
+  /** Why the transaction failed, when it did. */
   error?: string;
 }
 

@@ -18,6 +18,7 @@ export type FetchHeadersInit =
 export interface FetchInit {
   /** HTTP method; default `"GET"`. */
   method?: string;
+  /** Request headers. */
   headers?: FetchHeadersInit;
   /** Text (sent as UTF-8) or bytes; not allowed with GET or HEAD. */
   body?: string | ArrayBuffer | ArrayBufferView | null;
@@ -27,9 +28,11 @@ export interface FetchInit {
 export interface FetchHeaders extends Iterable<[string, string]> {
   /** The value, several values joined with `", "`, or `null`. */
   get(name: string): string | null;
+  /** Whether a header with this name is present. */
   has(name: string): boolean;
   /** Pairs with lower-cased names, in the order received. */
   entries(): IterableIterator<[string, string]>;
+  /** Calls `callback` for each header, with lower-cased names, in the order received. */
   forEach(callback: (value: string, name: string) => void): void;
 }
 
@@ -37,14 +40,19 @@ export interface FetchHeaders extends Iterable<[string, string]> {
 export interface FetchResponse {
   /** `true` for status 200–299. */
   readonly ok: boolean;
+  /** HTTP status code. */
   readonly status: number;
+  /** HTTP status text. */
   readonly statusText: string;
+  /** Response headers. */
   readonly headers: FetchHeaders;
   /** The final URL, after redirects. */
   readonly url: string;
+  /** The body decoded as UTF-8 text. */
   text(): Promise<string>;
   /** Parses the body as JSON; rejects with `SyntaxError` if it is not JSON. */
   json<T = unknown>(): Promise<T>;
+  /** The body as bytes. */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 

@@ -13,6 +13,8 @@ import type { Store } from "./types.ts";
 /** Raised when the store cannot be used at start-up; the message says what to do. */
 export class StoreOpenError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message what is wrong and how to fix it
    * @param cause the underlying error, if any
    */

@@ -12,25 +12,37 @@ import type { Block, Store, Transaction, User } from "./types.ts";
 
 /** One balance row. */
 export interface BalanceSeed {
+  /** Id of the user holding the balance. */
   userId: string;
+  /** Currency of `amount`. */
   currencyCode: string;
+  /** Balance in units of `currencyCode`. */
   amount: number;
 }
 
 /** One KV row of one contract; `metadata` is any JSON value or `null`. */
 export interface KvSeed {
+  /** Contract that owns the key. */
   contractId: string;
+  /** The KV key. */
   key: string;
+  /** The stored string value. */
   value: string;
+  /** Any JSON value, or `null`. */
   metadata: unknown | null;
 }
 
 /** Plain rows for the chain tables and the KV table. */
 export interface ChainSeed {
+  /** Rows for the users table. */
   users: User[];
+  /** Rows for the balances table. */
   balances: BalanceSeed[];
+  /** Rows for the blocks table. */
   blocks: Block[];
+  /** Rows for the transactions table. */
   transactions: Transaction[];
+  /** Rows for the contract KV table. */
   kv: KvSeed[];
 }
 

@@ -10,71 +10,113 @@
 
 /** A contract row as stored; `source` is the TypeScript/JavaScript text as deployed. */
 export interface ContractRow {
+  /** Unique contract id, used in request paths. */
   id: string;
+  /** Human-readable name; lookups fall back to it when no id matches. */
   name: string;
+  /** Id of the user who owns the contract. */
   owner: string;
+  /** TypeScript/JavaScript source text as deployed. */
   source: string;
+  /** Deploy counter; increments only when the code hash changes. */
   version: number;
+  /** Lowercase hex SHA-256 of `source`. */
   codeHash: string;
+  /** Whether the contract may be served. */
   isActive: boolean;
+  /** When the contract was first deployed, as an ISO 8601 string. */
   createdAt: string;
+  /** When the row last changed, as an ISO 8601 string. */
   updatedAt: string;
 }
 
 /** What `contracts deploy` writes. Missing `id` means "derive from name"; version auto-increments. */
 export interface ContractInput {
+  /** Contract id to create or update. */
   id: string;
+  /** Human-readable name. */
   name: string;
+  /** Id of the owning user. */
   owner: string;
+  /** TypeScript/JavaScript source text. */
   source: string;
+  /** Whether the contract may be served; defaults to `true`. */
   isActive?: boolean;
 }
 
 /** A KV entry of one contract. */
 export interface KvEntry {
+  /** The stored string value. */
   value: string;
+  /** Any JSON value stored with the key, or `null`. */
   metadata: unknown | null;
 }
 
 /** One page of `kv.list`, in the shape of the Workers KV API. */
 export interface KvListPage {
+  /** Keys on this page, in key order, with metadata when set. */
   keys: { name: string; metadata?: unknown }[];
+  /** `true` when this is the last page. */
   list_complete: boolean;
+  /** Opaque cursor for the next page; absent on the last page. */
   cursor?: string;
 }
 
 /** A block as contracts see it. Timestamps are milliseconds since the epoch. */
 export interface Block {
+  /** Block number, starting at 0 for genesis. */
   height: number;
+  /** Production time in ms since the epoch. */
   timestamp: number;
+  /** Hex block hash. */
   hash: string;
+  /** Hash of the parent block; all zeros for genesis. */
   previousHash: string;
+  /** Id of the validator that produced the block. */
   producer: string;
+  /** Maximum gas the block may use. */
   gasLimit: number;
+  /** Gas used by the block's transactions. */
   gasUsed: number;
+  /** Number of transactions in the block. */
   txCount: number;
 }
 
 /** A user as contracts see it. */
 export interface User {
+  /** Unique user id. */
   id: string;
+  /** Unique login name. */
   username: string;
+  /** Name shown to people. */
   displayName: string;
+  /** The user's public key, or `null` when none is registered. */
   publicKey: string | null;
+  /** Registration time in ms since the epoch. */
   createdAt: number;
 }
 
 /** A transaction as contracts see it. */
 export interface Transaction {
+  /** Unique transaction id. */
   id: string;
+  /** Sending user id, or `null` (e.g. for mints). */
   from: string | null;
+  /** Receiving user id, or `null` (e.g. for contract calls). */
   to: string | null;
+  /** Amount moved, in units of `currencyCode`. */
   amount: number;
+  /** Currency of `amount`, e.g. `"USD"` or `"TANA"`. */
   currencyCode: string;
+  /** Kind of transaction, e.g. `"transfer"`, `"mint"`, `"contract_call"`. */
   type: string;
+  /** Lifecycle state, e.g. `"pending"` or `"confirmed"`. */
   status: string;
+  /** Height of the including block, or `null` while pending. */
   blockHeight: number | null;
+  /** Submission or inclusion time in ms since the epoch. */
   timestamp: number;
+  /** Contract the transaction called, or `null`. */
   contractId: string | null;
 }
 
@@ -82,6 +124,7 @@ export interface Transaction {
 export interface ContractChange {
   /** The contract id, or `null` when the store only knows "something changed" (e.g. after a reconnect). */
   id: string | null;
+  /** The contract name when known, for invalidating name lookups. */
   name?: string | null;
 }
 

@@ -44,6 +44,12 @@ export interface Config {
   sandboxMaxRequests: number;
   /** `SANDBOX_MAX_RSS_MB`: a sandbox is drained and replaced above this resident size. */
   sandboxMaxRssMb: number;
+  /**
+   * `CONTRACT_CONCURRENCY`: runs of one contract at once across all sandboxes; default: every
+   * slot but one (`SANDBOX_PROCESSES` × `SANDBOX_CONCURRENCY` − 1), so one tenant can never hold
+   * them all.
+   */
+  contractConcurrency: number;
   /** `QUEUE_SIZE`: requests waiting for a sandbox slot before 503 `overloaded`. */
   queueSize: number;
   /** `QUARANTINE_THRESHOLD`: sandbox crashes within the window that quarantine a contract. */
@@ -189,6 +195,7 @@ export function loadConfig(
     sandboxMaxRequests: _int(env, "SANDBOX_MAX_REQUESTS", 10_000, 1),
     sandboxMaxRssMb: _int(env, "SANDBOX_MAX_RSS_MB", 768, 64),
     queueSize: _int(env, "QUEUE_SIZE", 4, 0),
+    contractConcurrency: 0, // resolved below: it depends on the sandbox settings
     quarantineThreshold: _int(env, "QUARANTINE_THRESHOLD", 3, 1),
     quarantineWindowMs: _int(env, "QUARANTINE_WINDOW_MS", 60_000, 1),
     quarantineMs: _int(env, "QUARANTINE_MS", 60_000, 1),
@@ -209,5 +216,8 @@ export function loadConfig(
     logFormat: _oneOf(env, "LOG_FORMAT", "json", ["json", "pretty"] as const),
     ...overrides,
   };
+  const slots = config.sandboxProcesses * config.sandboxConcurrency;
+  config.contractConcurrency = overrides.contractConcurrency ??
+    _int(env, "CONTRACT_CONCURRENCY", Math.max(1, slots - 1), 1, 1_000_000);
   return config;
 }

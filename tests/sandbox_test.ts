@@ -93,6 +93,7 @@ Deno.test("beyond concurrency and queue, requests are shed with 503 and Retry-Af
     SANDBOX_PROCESSES: "1",
     SANDBOX_CONCURRENCY: "2",
     QUEUE_SIZE: "2",
+    CONTRACT_CONCURRENCY: "2",
   });
   try {
     await server.deploy("slow", SLOW);
@@ -128,6 +129,33 @@ Deno.test("sandboxes above SANDBOX_MAX_RSS_MB are recycled without failing a req
     const metrics = await (await server.get("/metrics")).text();
     assert.match(metrics, /tana_edge_sandbox_starts_total\{reason="recycle"\} [1-9]/);
     assert.doesNotMatch(metrics, /tana_edge_sandbox_crashes_total\{/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("one contract cannot hold every sandbox slot", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "3",
+    QUEUE_SIZE: "8",
+    REQUEST_TIMEOUT_MS: "3000",
+  });
+  try {
+    await server.deploy(
+      "hog",
+      `export async function get() { await new Promise((r) => setTimeout(r, 1500)); return 1; }`,
+    );
+    await server.deploy("hello", HELLO);
+    // Five slow requests of one contract: two run (3 slots − 1), three wait in the queue.
+    const hogs = Array.from({ length: 5 }, () => server.json("/hog"));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const other = await server.json("/hello");
+    assert.deepEqual(other.body, { ok: true });
+    assert.ok(Date.now() - started < 1000, "another tenant is served at once, not after the hog");
+    const results = await Promise.all(hogs);
+    assert.ok(results.every((r) => r.status === 200), "the hog's queued requests still complete");
   } finally {
     await server.close();
   }

@@ -133,6 +133,8 @@ export class Supervisor {
   readonly quarantine: Quarantine;
   #sandboxes = new Set<Sandbox>();
   #queue: { job: RunJob; resolve(o: RunOutcome): void; reject(e: EdgeError): void }[] = [];
+  /** Runs in progress per contract, for the per-contract concurrency cap. */
+  #running = new Map<string, number>();
   #nextSandboxId = 1;
   #nextRunId = 1;
   #stopping = false;
@@ -222,7 +224,7 @@ export class Supervisor {
       );
     }
     const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
-    const sandbox = this.#pick();
+    const sandbox = this.#underCap(job.contractId) ? this.#pick() : null;
     if (sandbox) this.#dispatch(sandbox, { job, resolve, reject });
     else if (this.#queue.length < this.config.queueSize) {
       this.#queue.push({ job, resolve, reject });
@@ -266,11 +268,21 @@ export class Supervisor {
     return best;
   }
 
+  /** Whether the contract may start one more run (one tenant never holds every slot). */
+  #underCap(contractId: string): boolean {
+    return (this.#running.get(contractId) ?? 0) < this.config.contractConcurrency;
+  }
+
   #drainQueue(): void {
-    while (this.#queue.length > 0) {
+    // Oldest first, skipping contracts at their cap so they cannot block everyone behind them.
+    for (let i = 0; i < this.#queue.length;) {
+      if (!this.#underCap(this.#queue[i].job.contractId)) {
+        i++;
+        continue;
+      }
       const sandbox = this.#pick();
       if (!sandbox) break;
-      const item = this.#queue.shift()!;
+      const [item] = this.#queue.splice(i, 1);
       this.#dispatch(sandbox, item);
     }
     this.metrics.queueDepth.set(this.#queue.length);
@@ -300,6 +312,7 @@ export class Supervisor {
     };
     sandbox.pending.set(rid, pending);
     this.metrics.inFlight.inc();
+    this.#running.set(job.contractId, (this.#running.get(job.contractId) ?? 0) + 1);
     sandbox.send({
       t: "run",
       rid,
@@ -319,6 +332,9 @@ export class Supervisor {
     sandbox.pending.delete(rid);
     clearTimeout(pending.backstop);
     this.metrics.inFlight.dec();
+    const running = (this.#running.get(pending.job.contractId) ?? 1) - 1;
+    if (running > 0) this.#running.set(pending.job.contractId, running);
+    else this.#running.delete(pending.job.contractId);
     if (error) {
       this.metrics.runFailures.inc({ code: error.code });
       if (error.code === "timeout") {

@@ -11,6 +11,7 @@
  */
 import { encodeFrame, readFrames } from "./protocol.ts";
 import { linkModule } from "./link.ts";
+import { scrubErrorText } from "../shims/_runtime.ts";
 import type { FailureCode, FromSandbox, SandboxLimits, ToSandbox } from "./messages.ts";
 
 /** Result bytes are written to the server in frames of at most this size. */
@@ -27,8 +28,6 @@ const STATS_INTERVAL_MS = 1000;
 const DEFAULT_MAX_RSS_BYTES = 1536 * 1024 * 1024;
 /** How often the resident size is checked: a contract fills a few hundred MB in this time. */
 const RSS_CHECK_MS = 20;
-/** Longest error text passed on from a worker's uncaught error. */
-const MAX_ERROR_CHARS = 4096;
 
 interface Warm {
   worker: Worker;
@@ -251,7 +250,7 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
     case "error": {
       const code = data.code as FailureCode;
       const message = typeof data.message === "string" ? data.message : "Contract failed";
-      _fail(run, WORKER_CODES.has(code) ? code : "invalid_response", _scrub(message));
+      _fail(run, WORKER_CODES.has(code) ? code : "invalid_response", scrubErrorText(message));
       return;
     }
   }
@@ -288,7 +287,7 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
   warm.worker.onmessage = (event) => _onWorkerMessage(run, event.data);
   warm.worker.onerror = (event) => {
     event.preventDefault();
-    _fail(run, "contract_error", _scrub(`Uncaught ${event.message ?? "error"}`));
+    _fail(run, "contract_error", scrubErrorText(`Uncaught ${event.message ?? "error"}`));
   };
   warm.worker.postMessage({
     t: "run",
@@ -298,15 +297,6 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
     block: message.block,
     maxResponseBytes: limits.maxResponseBytes,
   });
-}
-
-/** As `_scrub` in `worker.ts`: no stack frames, module URLs or `file:`/`ext:` locations. */
-function _scrub(text: string): string {
-  if (text.length > MAX_ERROR_CHARS) text = text.slice(0, MAX_ERROR_CHARS) + "… (truncated)";
-  return text
-    .replace(/\n\s*at [^\n]*/g, "")
-    .replace(/blob:[^\s)"']+/g, "<module>")
-    .replace(/\b(?:file|ext):[^\s)"']*/g, "<internal>");
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   _setVersions,
   log,
   RESPONSE_BRAND,
+  scrubErrorText,
   type TanaRequest,
 } from "../shims/_runtime.ts";
 import type { BrandedResponse } from "../shims/_runtime.ts";
@@ -290,7 +291,7 @@ function _strictJson(key: string, value: unknown): unknown {
 
 /** Message and contract-relative location of a thrown value; never a host path. */
 function _describe(error: unknown, contractUrl: string): string {
-  if (!(error instanceof Error)) return _scrub(`Uncaught ${_safeString(error)}`);
+  if (!(error instanceof Error)) return scrubErrorText(`Uncaught ${_safeString(error)}`);
   let text = `${error.name}: ${error.message}`;
   const stack = typeof error.stack === "string" ? error.stack : "";
   for (const line of stack.split("\n")) {
@@ -300,23 +301,7 @@ function _describe(error: unknown, contractUrl: string): string {
     if (position) text += ` (contract.ts:${position[1]}:${position[2]})`;
     break;
   }
-  return _scrub(text);
-}
-
-/** Longest error text sent on: a thrown 50 MB string must not become a 50 MB error body. */
-const MAX_ERROR_CHARS = 4096;
-
-/**
- * Removes what a client must not see from an error text: stack frames that some runtime errors
- * carry inside their message, module URLs, `file:` URLs and runtime-internal `ext:` locations.
- * The contract's own words are kept.
- */
-function _scrub(text: string): string {
-  if (text.length > MAX_ERROR_CHARS) text = text.slice(0, MAX_ERROR_CHARS) + "… (truncated)";
-  return text
-    .replace(/\n\s*at [^\n]*/g, "")
-    .replace(/blob:[^\s)"']+/g, "<module>")
-    .replace(/\b(?:file|ext):[^\s)"']*/g, "<internal>");
+  return scrubErrorText(text);
 }
 
 function _safeString(value: unknown): string {

@@ -189,3 +189,23 @@ export function checkKey(key: unknown, where: string): string {
   }
   return key;
 }
+
+/** Longest error text sent on: a thrown 50 MB string must not become a 50 MB error body. */
+const MAX_ERROR_CHARS = 4096;
+
+/**
+ * Removes what a client must not see from an error text: stack frames that some runtime errors
+ * carry inside their message, module URLs, `file:` URLs and runtime-internal `ext:` locations.
+ * The contract's own words are kept. The worker scrubs, and the sandbox scrubs again outside the
+ * contract's reach (each with its own copy of this module).
+ *
+ * @param text an error message
+ * @returns the text safe to show a client, at most 4096 characters plus a marker
+ */
+export function scrubErrorText(text: string): string {
+  if (text.length > MAX_ERROR_CHARS) text = text.slice(0, MAX_ERROR_CHARS) + "… (truncated)";
+  return text
+    .replace(/\n\s*at [^\n]*/g, "")
+    .replace(/blob:[^\s)"']+/g, "<module>")
+    .replace(/\b(?:file|ext):[^\s)"']*/g, "<internal>");
+}

@@ -146,13 +146,13 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
         if (!RESERVED_HEADERS.has(name.toLowerCase())) headers.set(name, String(value));
       }
     } catch {
-      await outcome.body.cancel();
+      if (outcome.body instanceof ReadableStream) await outcome.body.cancel();
       throw new EdgeError(500, "invalid_response", "Contract returned an invalid header");
     }
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
     // These statuses cannot carry a body; a contract may still return one.
     const nullBody = outcome.status === 204 || outcome.status === 205 || outcome.status === 304;
-    if (nullBody) await outcome.body.cancel();
+    if (nullBody && outcome.body instanceof ReadableStream) await outcome.body.cancel();
     return new Response(nullBody ? null : outcome.body, { status: outcome.status, headers });
   }
 

@@ -11,7 +11,7 @@
  */
 import { encodeFrame, readFrames } from "./protocol.ts";
 import { linkModule } from "./link.ts";
-import { scrubErrorText } from "../shims/_runtime.ts";
+import { scrubErrorText, type TanaRequest } from "../shims/_runtime.ts";
 import type { FailureCode, FromSandbox, SandboxLimits, ToSandbox } from "./messages.ts";
 
 /** Result bytes are written to the server in frames of at most this size. */
@@ -28,6 +28,25 @@ const STATS_INTERVAL_MS = 1000;
 const DEFAULT_MAX_RSS_BYTES = 1536 * 1024 * 1024;
 /** How often the resident size is checked: a contract fills a few hundred MB in this time. */
 const RSS_CHECK_MS = 20;
+
+/** Run by every new worker before it is ready (see `_warmUp` in `worker.ts`). */
+const WARM_MODULE = "export function get(req) { return { ok: true, path: req.path }; }";
+/** A request shaped like the ones the server sends, for the warm-up. */
+const WARM_REQUEST: TanaRequest = {
+  url: "http://localhost/warm-up",
+  method: "GET",
+  path: "/",
+  params: [],
+  query: {},
+  headers: { accept: "*/*" },
+  ip: "127.0.0.1",
+  body: null,
+  tana: {
+    contract: { id: "warm-up", name: "warm-up", owner: "", version: 1, codeHash: "" },
+    caller: null,
+    session: null,
+  },
+};
 
 interface Warm {
   worker: Worker;
@@ -62,6 +81,7 @@ function send(message: FromSandbox, payload?: Uint8Array): void {
 
 let limits: SandboxLimits;
 let bootstrapUrl = "";
+let warmUrl = "";
 let moduleUrls: Record<string, string> = {};
 let poolSize = 0;
 let spawned = 0;
@@ -84,7 +104,7 @@ function _spawn(): Warm {
   });
   // An error in a warm worker must never reach this thread's global handler.
   worker.onerror = (event) => event.preventDefault();
-  worker.postMessage({ t: "init" });
+  worker.postMessage({ t: "init", warmUrl, warmRequest: WARM_REQUEST });
   return { worker, ready };
 }
 
@@ -332,6 +352,7 @@ function _init(message: ToSandbox & { t: "init" }): void {
     );
   }
   bootstrapUrl = moduleUrls[message.bootstrap];
+  warmUrl = URL.createObjectURL(new Blob([WARM_MODULE], { type: "text/javascript" }));
   _refill();
   _watchRss();
   send({ t: "ready", pid: Deno.pid });

@@ -59,14 +59,14 @@ export interface RunJob {
   sandbox?: number;
 }
 
-/** A successful run: status and headers are known, the body streams. */
+/** A successful run: status and headers are known; a large body streams. */
 export interface RunOutcome {
   /** HTTP status code. */
   status: number;
   /** Response headers. */
   headers: Record<string, string>;
-  /** The response body, streamed as the sandbox sends it. */
-  body: ReadableStream<Uint8Array>;
+  /** The whole body when it fit in one frame, else a stream of the frames as they arrive. */
+  body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
 }
 
 interface Pending {
@@ -482,13 +482,9 @@ export class Supervisor {
     switch (message.t) {
       case "head": {
         if (message.end) {
-          const bytes = payload ?? new Uint8Array(0);
-          const body = new ReadableStream<Uint8Array>({
-            start(controller) {
-              if (bytes.byteLength > 0) controller.enqueue(bytes);
-              controller.close();
-            },
-          });
+          // The whole body came in this frame: hand it over as bytes, which lets the HTTP
+          // layer send a Content-Length response instead of a chunked stream.
+          const body = (payload ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>;
           pending.resolve({ status: message.status, headers: message.headers, body });
           this.#settle(sandbox, message.rid);
           return;

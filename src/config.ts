@@ -71,6 +71,8 @@ export interface Config {
   maxLogLineBytes: number;
   /** `MAX_HOST_CALLS`: host calls (KV, block, fetch) per request. */
   maxHostCalls: number;
+  /** `READ_AHEAD_MAX`: stable reads performed before a request runs (0 turns read-ahead off). */
+  readAheadMax: number;
   /** `FETCH_ALLOW_HOSTS`: comma-separated hosts `tana:utils` fetch may reach (and their subdomains). */
   fetchAllowHosts: string[];
   /** `MAX_FETCHES`: fetches per request. */
@@ -206,6 +208,7 @@ export function loadConfig(
     maxLogLines: _int(env, "MAX_LOG_LINES", 100, 0),
     maxLogLineBytes: _int(env, "MAX_LOG_LINE_BYTES", 4096, 16),
     maxHostCalls: _int(env, "MAX_HOST_CALLS", 1000, 0),
+    readAheadMax: _int(env, "READ_AHEAD_MAX", 16, 0, 64),
     fetchAllowHosts: _hosts(env, "FETCH_ALLOW_HOSTS"),
     maxFetches: _int(env, "MAX_FETCHES", 10, 0),
     fetchTimeoutMs: _int(env, "FETCH_TIMEOUT_MS", 5000, 10),

@@ -7,6 +7,7 @@ import type { Config } from "../config.ts";
 import type { ContractLoader } from "../contracts/loader.ts";
 import { EdgeError, StoreUnavailableError } from "../errors.ts";
 import { type CallContext, HostCapabilities } from "../host/capabilities.ts";
+import { callKey, type PlannedCall, ReadAhead } from "../host/readahead.ts";
 import { logger } from "../log.ts";
 import type { RunJob, Supervisor } from "../sandbox/supervisor.ts";
 import type { Store } from "../store/types.ts";
@@ -51,6 +52,7 @@ export interface HandlerDeps {
 export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr> {
   const { config, store, loader, supervisor, metrics } = deps;
   const host = new HostCapabilities(store, config);
+  const readAheads = new ReadAhead(config.readAheadMax);
 
   const cors = (headers: Headers) => {
     if (!config.corsOrigin) return;
@@ -77,6 +79,37 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
       store: { kind: store.kind, reachable: storeOk },
       sandboxes: capacity,
     }, ok ? 200 : 503);
+  }
+
+  /** Performs the stable reads of `plan` (see `readahead.ts`); a failed one is left out. */
+  async function performReadAhead(
+    ctx: CallContext,
+    plan: string,
+  ): Promise<Record<string, unknown>> {
+    const calls = readAheads.plan(plan);
+    if (calls.length === 0) return {};
+    // Its own context: a failure here is not the request's; the contract makes the call again.
+    const own: CallContext = { ...ctx, storeFailed: false };
+    const answers = await Promise.all(
+      calls.map((call) =>
+        host.handle(own, call.op, call.args).then((answer) => [call.key, answer], () => null)
+      ),
+    );
+    return Object.fromEntries(answers.filter((entry) => entry !== null));
+  }
+
+  function learnReads(
+    plan: string,
+    shipped: Record<string, unknown>,
+    made: PlannedCall[],
+    used: string[],
+  ): void {
+    readAheads.record(plan, made, used);
+    const shippedCount = Object.keys(shipped).length;
+    if (shippedCount === 0) return;
+    const usedCount = used.filter((key) => Object.hasOwn(shipped, key)).length;
+    metrics.readAhead.inc({ result: "used" }, usedCount);
+    metrics.readAhead.inc({ result: "unused" }, shippedCount - usedCount);
   }
 
   async function runContract(
@@ -110,6 +143,9 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
     const body = req.method === "POST" ? await readJsonBody(req, config.maxBodyBytes) : null;
     const block = contract.needsBlock ? await store.latestBlock() : null;
     const ctx: CallContext = { contract: contract.row, fetches: 0, storeFailed: false };
+    const plan = `${contract.row.id} ${contract.row.codeHash} ${req.method}`;
+    const readAhead = await performReadAhead(ctx, plan);
+    const made: PlannedCall[] = [];
     const job: RunJob = {
       contractId: contract.row.id,
       requestId,
@@ -119,7 +155,12 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
       handler,
       request: buildTanaRequest(req, url, parts, contract.row, body, ip),
       block,
-      onCall: (op, args) => host.handle(ctx, op, args),
+      readAhead,
+      onCall: async (op, args) => {
+        const answer = await host.handle(ctx, op, args);
+        if (readAheads.learnable(op, answer)) made.push({ key: callKey(op, args), op, args });
+        return answer;
+      },
       onLog: (level, text) => {
         const fields = { contractId: contract.row.id, requestId, text };
         if (level === "warn") contractLog.warn("{text}", fields);
@@ -140,6 +181,7 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
     } finally {
       logFields.sandbox = job.sandbox;
     }
+    learnReads(plan, readAhead, made, outcome.readAheadUsed);
     const headers = new Headers();
     try {
       for (const [name, value] of Object.entries(outcome.headers ?? {})) {

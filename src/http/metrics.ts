@@ -19,6 +19,8 @@ export class Metrics {
   readonly compileCache: client.Counter<"result">;
   /** Contract runs that ended without a result, by code. */
   readonly runFailures: client.Counter<"code">;
+  /** `tana_edge_read_ahead_total{result}`: read-ahead answers used or shipped in vain. */
+  readonly readAhead: client.Counter<"result">;
   /** Sandbox processes started, by reason. */
   readonly sandboxStarts: client.Counter<"reason">;
   /** Sandbox processes that died unexpectedly. */
@@ -88,6 +90,12 @@ export class Metrics {
       name: "tana_edge_contract_failures_total",
       help: "Contract runs that ended without a result, by error code",
       labelNames: ["code"],
+      registers,
+    });
+    this.readAhead = new client.Counter({
+      name: "tana_edge_read_ahead_total",
+      help: "Answers read ahead before a run, by whether the run used them (used or unused)",
+      labelNames: ["result"],
       registers,
     });
     this.sandboxStarts = new client.Counter({

@@ -52,6 +52,8 @@ export type ToSandbox =
     handler: string;
     request: TanaRequest;
     block: Block | null;
+    /** Answers read ahead by the server, by call key (see `src/host/readahead.ts`). */
+    readAhead: Record<string, unknown>;
   }
   | { t: "reply"; rid: number; cid: number; ok: boolean; value: unknown }
   | { t: "cancel"; rid: number };
@@ -75,6 +77,8 @@ export type FromSandbox =
     headers: Record<string, string>;
     /** Set when this frame's payload is the whole body: no chunk or end frames follow. */
     end?: boolean;
+    /** Keys of the read-ahead answers the run used. */
+    used: string[];
   }
   | { t: "chunk"; rid: number }
   | { t: "end"; rid: number }

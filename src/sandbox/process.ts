@@ -16,6 +16,8 @@ import type { FailureCode, FromSandbox, SandboxLimits, ToSandbox } from "./messa
 
 /** Result bytes are written to the server in frames of at most this size. */
 const CHUNK_BYTES = 64 * 1024;
+/** Most read-ahead keys a run may report as used (the server ships far fewer). */
+const MAX_READ_AHEAD_USED = 1024;
 /** Compiled contracts kept as blob URLs, by code hash. */
 const CONTRACT_URLS_MAX = 128;
 const STATS_INTERVAL_MS = 1000;
@@ -208,6 +210,13 @@ function _checkResult(data: Record<string, unknown>): [FailureCode, string] | nu
   for (const value of Object.values(headers)) {
     if (typeof value !== "string") return ["invalid_response", "Response headers are invalid"];
   }
+  const used = data.used;
+  if (!Array.isArray(used) || used.length > MAX_READ_AHEAD_USED) {
+    return ["invalid_response", "Read-ahead report is invalid"];
+  }
+  for (const key of used) {
+    if (typeof key !== "string") return ["invalid_response", "Read-ahead report is invalid"];
+  }
   return null;
 }
 
@@ -254,11 +263,12 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       const bytes = new Uint8Array(data.body as ArrayBuffer);
       const headers = data.headers as Record<string, string>;
       const status = data.status as number;
+      const used = data.used as string[];
       if (bytes.byteLength <= CHUNK_BYTES) {
         // The common case: one frame carries status, headers and the whole body.
-        send({ t: "head", rid: run.rid, status, headers, end: true }, bytes);
+        send({ t: "head", rid: run.rid, status, headers, end: true, used }, bytes);
       } else {
-        send({ t: "head", rid: run.rid, status, headers });
+        send({ t: "head", rid: run.rid, status, headers, used });
         for (let at = 0; at < bytes.byteLength; at += CHUNK_BYTES) {
           send({ t: "chunk", rid: run.rid }, bytes.subarray(at, at + CHUNK_BYTES));
         }
@@ -307,7 +317,12 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
   warm.worker.onmessage = (event) => _onWorkerMessage(run, event.data);
   warm.worker.onerror = (event) => {
     event.preventDefault();
-    _fail(run, "contract_error", scrubErrorText(`Uncaught ${event.message ?? "error"}`));
+    const text = event.message ?? "error";
+    _fail(
+      run,
+      "contract_error",
+      scrubErrorText(/^Uncaught\b/.test(text) ? text : `Uncaught ${text}`),
+    );
   };
   warm.worker.postMessage({
     t: "run",
@@ -315,6 +330,7 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
     handler: message.handler,
     request: message.request,
     block: message.block,
+    readAhead: message.readAhead,
     maxResponseBytes: limits.maxResponseBytes,
   });
 }

@@ -51,6 +51,8 @@ export interface RunJob {
   request: TanaRequest;
   /** The latest block, or `null` when not needed or the chain is empty. */
   block: Block | null;
+  /** Answers read ahead by the server, by call key (see `src/host/readahead.ts`). */
+  readAhead: Record<string, unknown>;
   /** Answers a host call; a rejection is passed to the contract as an error. */
   onCall(op: string, args: unknown): Promise<unknown>;
   /** Receives one captured `console.*` line. */
@@ -67,6 +69,8 @@ export interface RunOutcome {
   headers: Record<string, string>;
   /** The whole body when it fit in one frame, else a stream of the frames as they arrive. */
   body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
+  /** Keys of the read-ahead answers the run used, as its sandbox reported them. */
+  readAheadUsed: string[];
 }
 
 interface Pending {
@@ -322,6 +326,7 @@ export class Supervisor {
       handler: job.handler,
       request: job.request,
       block: job.block,
+      readAhead: job.readAhead,
     });
   }
 
@@ -485,7 +490,12 @@ export class Supervisor {
           // The whole body came in this frame: hand it over as bytes, which lets the HTTP
           // layer send a Content-Length response instead of a chunked stream.
           const body = (payload ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>;
-          pending.resolve({ status: message.status, headers: message.headers, body });
+          pending.resolve({
+            status: message.status,
+            headers: message.headers,
+            body,
+            readAheadUsed: message.used,
+          });
           this.#settle(sandbox, message.rid);
           return;
         }
@@ -498,7 +508,12 @@ export class Supervisor {
             this.#settle(sandbox, message.rid);
           },
         });
-        pending.resolve({ status: message.status, headers: message.headers, body });
+        pending.resolve({
+          status: message.status,
+          headers: message.headers,
+          body,
+          readAheadUsed: message.used,
+        });
         return;
       }
       case "chunk":

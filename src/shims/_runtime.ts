@@ -80,11 +80,34 @@ export function _attach(sendToSandbox: Send): void {
   send = sendToSandbox;
 }
 
+/** Answers the server read ahead for this run, by call key (see `src/host/readahead.ts`). */
+let readAhead: Map<string, unknown> = new Map();
+/** Keys of read-ahead answers this run used, reported with its result. */
+const readAheadUsed: string[] = [];
+// Taken before contract code runs, so a contract that replaces these built-ins cannot change
+// which answer its calls get (it could only confuse itself, but answers stay exact anyway).
+const _stringify = JSON.stringify;
+const _apply = Reflect.apply;
+const _mapHas = Map.prototype.has;
+const _mapGet = Map.prototype.get;
+const _mapDelete = Map.prototype.delete;
+const _push = Array.prototype.push;
+
 /** Called by the worker bootstrap when the run message arrives. */
-export function _begin(req: TanaRequest, block: Block | null, versions?: RuntimeVersions): void {
+export function _begin(
+  req: TanaRequest,
+  block: Block | null,
+  answers: Record<string, unknown> = {},
+): void {
   request = req;
   latest = block;
-  if (versions) _setVersions(versions);
+  readAhead = new Map(Object.entries(answers));
+  readAheadUsed.length = 0;
+}
+
+/** Keys of the read-ahead answers the run used. */
+export function _readAheadUsed(): string[] {
+  return readAheadUsed;
 }
 
 /** Runtime versions as the host knows them; `Deno.version` is out of the worker's reach. */
@@ -99,7 +122,7 @@ export interface RuntimeVersions {
 
 let runtime: RuntimeVersions = {};
 
-/** Called by the worker bootstrap (or via {@link _begin}) with the host's `Deno.version`. */
+/** Called by the worker bootstrap with the host's `Deno.version`. */
 export function _setVersions(versions: RuntimeVersions): void {
   runtime = { deno: versions.deno, v8: versions.v8, typescript: versions.typescript };
 }
@@ -129,6 +152,16 @@ export function hostCall<K extends HostOp>(
   args: HostOps[K]["args"],
 ): Promise<HostOps[K]["result"]> {
   if (!send) return Promise.reject(new Error("tana runtime is not attached"));
+  if (readAhead.size > 0) {
+    // Each answer serves one call: a second identical call reads again, as it would have.
+    const key = `${op} ${_stringify(args)}`;
+    if (_apply(_mapHas, readAhead, [key])) {
+      const answer = _apply(_mapGet, readAhead, [key]);
+      _apply(_mapDelete, readAhead, [key]);
+      _apply(_push, readAheadUsed, [key]);
+      return Promise.resolve(answer as HostOps[K]["result"]);
+    }
+  }
   const id = nextCallId++;
   const { promise, resolve, reject } = Promise.withResolvers<unknown>();
   pending.set(id, { resolve, reject });

@@ -26,8 +26,9 @@ import type { Block } from "../store/types.ts";
 /** `init` from the sandbox: warm up, lock down and report ready. */
 interface InitMessage {
   t: "init";
-  /** A trivial module with a `get` handler, run once to warm up the paths a request takes. */
-  warmUrl: string;
+  /** A trivial module with a `get` handler, run once to warm up the paths a request takes;
+   * `null` when the sandbox is too busy for the warm-up to pay. */
+  warmUrl: string | null;
   /** A request shaped like a real one, so its first deserialisation is not on a request's path. */
   warmRequest: TanaRequest;
 }
@@ -95,7 +96,7 @@ async function _init(message: InitMessage): Promise<void> {
   // every request the shims it does not use. `Deno.version` must be taken before lockdown.
   const { deno, v8, typescript } = Deno.version;
   _setVersions({ deno, v8, typescript });
-  await _warmUp(message);
+  if (message.warmUrl) await _warmUp(message.warmUrl, message.warmRequest);
   _lockDown();
   post({ t: "ready" });
 }
@@ -109,13 +110,13 @@ const WARM_CALL = `kv.get ${JSON.stringify({ key: "warm-up" })}`;
  * the first time it is taken (≈ 1.5 ms in all, measured at light load); doing it here moves that
  * cost off the request's path. The contract is not known yet, so the worker stays fresh.
  */
-async function _warmUp(message: InitMessage): Promise<void> {
+async function _warmUp(url: string, request: TanaRequest): Promise<void> {
   try {
-    const mod = await import(message.warmUrl);
+    const mod = await import(url);
     // A host call answered from a read-ahead: the path a contract's first call takes.
-    _begin(message.warmRequest, null, { [WARM_CALL]: null });
+    _begin(request, null, { [WARM_CALL]: null });
     await hostCall("kv.get", { key: "warm-up" });
-    const { body } = _serialize(mod.get(message.warmRequest));
+    const { body } = _serialize(mod.get(request));
     const bytes = _encoder.encode(body);
     post({ t: "warm", body: bytes.buffer }, [bytes.buffer]);
   } catch {

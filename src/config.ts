@@ -52,6 +52,8 @@ export interface Config {
   contractConcurrency: number;
   /** `QUEUE_SIZE`: requests waiting for a sandbox slot before 503 `overloaded`. */
   queueSize: number;
+  /** `QUEUE_TIMEOUT_MS`: longest wait for a sandbox slot before 503 `overloaded`. */
+  queueTimeoutMs: number;
   /** `QUARANTINE_THRESHOLD`: sandbox crashes within the window that quarantine a contract. */
   quarantineThreshold: number;
   /** `QUARANTINE_WINDOW_MS`: the window crashes are counted in. */
@@ -197,6 +199,7 @@ export function loadConfig(
     sandboxMaxRequests: _int(env, "SANDBOX_MAX_REQUESTS", 10_000, 1),
     sandboxMaxRssMb: _int(env, "SANDBOX_MAX_RSS_MB", 768, 64),
     queueSize: _int(env, "QUEUE_SIZE", 4, 0),
+    queueTimeoutMs: _int(env, "QUEUE_TIMEOUT_MS", 500, 1),
     contractConcurrency: 0, // resolved below: it depends on the sandbox settings
     quarantineThreshold: _int(env, "QUARANTINE_THRESHOLD", 3, 1),
     quarantineWindowMs: _int(env, "QUARANTINE_WINDOW_MS", 60_000, 1),

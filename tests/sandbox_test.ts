@@ -93,6 +93,7 @@ Deno.test("beyond concurrency and queue, requests are shed with 503 and Retry-Af
     SANDBOX_PROCESSES: "1",
     SANDBOX_CONCURRENCY: "2",
     QUEUE_SIZE: "2",
+    QUEUE_TIMEOUT_MS: "10000",
     CONTRACT_CONCURRENCY: "2",
   });
   try {
@@ -107,6 +108,34 @@ Deno.test("beyond concurrency and queue, requests are shed with 503 and Retry-Af
       assert.equal(r.headers.get("retry-after"), "1");
     }
     assert.equal((await server.json("/slow")).status, 200, "capacity returns");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a queued request that cannot start within QUEUE_TIMEOUT_MS is shed", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "1",
+    QUEUE_SIZE: "4",
+    QUEUE_TIMEOUT_MS: "100",
+  });
+  try {
+    await server.deploy("slow", SLOW);
+    await server.deploy("hello", HELLO);
+    let slowDone = false;
+    const slow = server.json("/slow").finally(() => slowDone = true);
+    await waitFor(1000, () => server.supervisor.capacity().inFlight === 1);
+    const queued = await server.json("/hello");
+    assert.equal(queued.status, 503);
+    assert.equal(queued.body.code, "overloaded");
+    assert.equal(queued.headers.get("retry-after"), "1");
+    assert.equal(slowDone, false, "shed while the slot was still taken, not after it freed");
+    assert.equal(server.supervisor.capacity().queued, 0, "the timed-out request left the queue");
+    assert.equal((await slow).status, 200);
+    assert.equal((await server.json("/hello")).status, 200, "capacity returns");
+    const metrics = await (await server.get("/metrics")).text();
+    assert.match(metrics, /tana_edge_queue_timeouts_total 1\b/);
   } finally {
     await server.close();
   }
@@ -139,6 +168,7 @@ Deno.test("one contract cannot hold every sandbox slot", async () => {
     SANDBOX_PROCESSES: "1",
     SANDBOX_CONCURRENCY: "3",
     QUEUE_SIZE: "8",
+    QUEUE_TIMEOUT_MS: "10000",
     REQUEST_TIMEOUT_MS: "3000",
   });
   try {

@@ -19,6 +19,8 @@ export class Metrics {
   readonly compileCache: client.Counter<"result">;
   /** Contract runs that ended without a result, by code. */
   readonly runFailures: client.Counter<"code">;
+  /** Queued requests refused because no slot freed up within `QUEUE_TIMEOUT_MS`. */
+  readonly queueTimeouts: client.Counter;
   /** `tana_edge_read_ahead_total{result}`: read-ahead answers used or shipped in vain. */
   readonly readAhead: client.Counter<"result">;
   /** Sandbox processes started, by reason. */
@@ -90,6 +92,11 @@ export class Metrics {
       name: "tana_edge_contract_failures_total",
       help: "Contract runs that ended without a result, by error code",
       labelNames: ["code"],
+      registers,
+    });
+    this.queueTimeouts = new client.Counter({
+      name: "tana_edge_queue_timeouts_total",
+      help: "Queued requests refused with 503 after waiting QUEUE_TIMEOUT_MS for a sandbox slot",
       registers,
     });
     this.readAhead = new client.Counter({

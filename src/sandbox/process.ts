@@ -115,8 +115,22 @@ function _spawn(): Warm {
   return { worker, ready };
 }
 
+let refillScheduled = false;
+
+/**
+ * Tops the warm pool up by one worker per event-loop turn. `new Worker()` blocks this thread for
+ * ≈ 7 ms, and results or host-call replies that arrive meanwhile wait: spawning the whole
+ * shortfall in one go made them wait for all of it.
+ */
 function _refill(): void {
-  while (!draining && pool.length < poolSize) pool.push(_spawn());
+  if (refillScheduled || draining || pool.length >= poolSize) return;
+  refillScheduled = true;
+  setTimeout(() => {
+    refillScheduled = false;
+    if (draining || pool.length >= poolSize) return;
+    pool.push(_spawn());
+    _refill();
+  }, 0);
 }
 
 function _contractUrl(hash: string, code: string, links: ToSandbox & { t: "run" }): string {
@@ -146,7 +160,7 @@ function _finish(run: Run): void {
   if (draining && runs.size === 0) _exit();
   // `new Worker()` blocks this thread for several milliseconds: refill the warm pool only after
   // this run's frames are written, never between a result and its delivery.
-  setTimeout(_refill, 0);
+  _refill();
 }
 
 const utf8 = new TextEncoder();

@@ -141,6 +141,22 @@ Deno.test("a queued request that cannot start within QUEUE_TIMEOUT_MS is shed", 
   }
 });
 
+Deno.test("without a warm pool each request spawns its own worker on demand", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "0" });
+  try {
+    await server.deploy("hello", HELLO);
+    const results = await Promise.all(Array.from({ length: 6 }, () => server.json("/hello")));
+    assert.ok(results.every((r) => r.status === 200 && r.body.ok === true));
+    await waitFor(3000, async () => {
+      const metrics = await (await server.get("/metrics")).text();
+      const spawns = Number(metrics.match(/^tana_edge_worker_spawns_total (\d+)/m)?.[1] ?? 0);
+      return spawns >= 6;
+    });
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("sandboxes above SANDBOX_MAX_RSS_MB are recycled without failing a request", async () => {
   // Every sandbox is larger than 64 MB once it has served a little, so this forces recycling.
   const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_MAX_RSS_MB: "64" });

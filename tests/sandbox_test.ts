@@ -88,6 +88,27 @@ Deno.test("sandboxes are recycled after SANDBOX_MAX_REQUESTS without failing a r
   }
 });
 
+Deno.test("a recycled sandbox serves until its replacement is ready", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_MAX_REQUESTS: "3" });
+  try {
+    await server.deploy("hello", HELLO);
+    const first = server.supervisor.pids()[0];
+    let minReady = Infinity;
+    const sampler = setInterval(() => {
+      minReady = Math.min(minReady, server.supervisor.capacity().ready);
+    }, 2);
+    try {
+      for (let i = 0; i < 4; i++) assert.equal((await server.json("/hello")).status, 200);
+      await waitFor(5000, () => !server.supervisor.pids().includes(first));
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(minReady >= 1, "capacity never dropped to zero during the recycle");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("beyond concurrency and queue, requests are shed with 503 and Retry-After", async () => {
   const server = await startTestServer({
     SANDBOX_PROCESSES: "1",

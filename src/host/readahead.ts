@@ -16,6 +16,7 @@
  * @module
  */
 import { LruCache } from "../contracts/lru.ts";
+import type { CallContext, HostCapabilities } from "./capabilities.ts";
 import type { HostOp } from "./ops.ts";
 
 /** Ops that are pure reads of the store and may be performed ahead (not `fetch`, not lists). */
@@ -86,6 +87,30 @@ export class ReadAhead {
       if (calls.length === this.maxCalls) break;
     }
     return calls;
+  }
+
+  /**
+   * Performs the calls planned for `plan`, for one request.
+   *
+   * @param host answers the calls, with the same checks as the contract's own
+   * @param ctx the request's call context (copied: a failure here is not the request's)
+   * @param plan contract id, code hash and method, joined
+   * @returns the answers by call key; a call that failed is left out, so the contract makes it
+   */
+  async perform(
+    host: HostCapabilities,
+    ctx: CallContext,
+    plan: string,
+  ): Promise<Record<string, unknown>> {
+    const calls = this.plan(plan);
+    if (calls.length === 0) return {};
+    const own: CallContext = { ...ctx, storeFailed: false };
+    const answers = await Promise.all(
+      calls.map((call) =>
+        host.handle(own, call.op, call.args).then((answer) => [call.key, answer], () => null)
+      ),
+    );
+    return Object.fromEntries(answers.filter((entry) => entry !== null));
   }
 
   /**

@@ -81,23 +81,7 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
     }, ok ? 200 : 503);
   }
 
-  /** Performs the stable reads of `plan` (see `readahead.ts`); a failed one is left out. */
-  async function performReadAhead(
-    ctx: CallContext,
-    plan: string,
-  ): Promise<Record<string, unknown>> {
-    const calls = readAheads.plan(plan);
-    if (calls.length === 0) return {};
-    // Its own context: a failure here is not the request's; the contract makes the call again.
-    const own: CallContext = { ...ctx, storeFailed: false };
-    const answers = await Promise.all(
-      calls.map((call) =>
-        host.handle(own, call.op, call.args).then((answer) => [call.key, answer], () => null)
-      ),
-    );
-    return Object.fromEntries(answers.filter((entry) => entry !== null));
-  }
-
+  /** Records what a run read, and counts the read-ahead answers it used and did not use. */
   function learnReads(
     plan: string,
     shipped: Record<string, unknown>,
@@ -144,7 +128,7 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
     const block = contract.needsBlock ? await store.latestBlock() : null;
     const ctx: CallContext = { contract: contract.row, fetches: 0, storeFailed: false };
     const plan = `${contract.row.id} ${contract.row.codeHash} ${req.method}`;
-    const readAhead = await performReadAhead(ctx, plan);
+    const readAhead = await readAheads.perform(host, ctx, plan);
     const made: PlannedCall[] = [];
     const job: RunJob = {
       contractId: contract.row.id,

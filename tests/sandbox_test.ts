@@ -54,6 +54,23 @@ Deno.test("a killed sandbox fails only its in-flight requests and is replaced wi
   }
 });
 
+Deno.test("idle sandboxes take turns, so one is not left refilling while another idles", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "2" });
+  try {
+    await server.deploy("hello", HELLO);
+    // One request at a time: every sandbox is equally idle at each dispatch.
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual((await server.json("/hello")).body, { ok: true });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const served = server.supervisor.served();
+    assert.equal(served.length, 2);
+    for (const n of served) assert.ok(n >= 8, `runs per sandbox: ${served.join(", ")}`);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("/ready turns unready while no sandbox can take requests", async () => {
   const server = await startTestServer({ SANDBOX_PROCESSES: "1" });
   try {

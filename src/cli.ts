@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config.ts";
 import { deployFile, EXAMPLES_DIR } from "./contracts/deploy.ts";
-import { logger, setupLogging } from "./log.ts";
+import { flushLogs, logger, setupLogging } from "./log.ts";
 import { startServer } from "./server.ts";
 import { openStore, StoreOpenError } from "./store/open.ts";
 import type { Store } from "./store/types.ts";
@@ -78,6 +78,8 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
     throw error;
+  } finally {
+    await flushLogs();
   }
 }
 
@@ -126,6 +128,7 @@ async function _serve(config: ReturnType<typeof loadConfig>): Promise<number> {
   await _untilSignal();
   logger("server").info("Shutting down");
   await server.shutdown();
+  logger("server").info("Stopped");
   return 0;
 }
 

@@ -83,14 +83,19 @@ Deno.test("serve with no configuration seeds the embedded store and logs where i
     assert.equal(hello.message, "Hello from Tana!");
     const counter = await getJson(`http://127.0.0.1:${port}/counter`);
     assert.ok(counter, "the seeded counter example answers");
-    const log = server.output();
-    assert.match(log, /tana-edge listening on .*:\d+.*sqlite/);
-    assert.match(log, /Contracts: .*hello/);
-    assert.match(log, /"requestId"/, "access log lines are structured JSON");
   } finally {
     await server.stop();
     await Deno.remove(dataDir, { recursive: true });
   }
+  // Log records are written in batches off the request path; none may be lost at exit.
+  const log = server.output();
+  assert.match(log, /tana-edge listening on .*:\d+.*sqlite/);
+  assert.match(log, /Contracts: .*hello/);
+  const access = log.split("\n").filter((line) => line.includes('"logger":"tana-edge.http"'));
+  assert.ok(access.some((line) => line.includes('"path":"/counter"')), "the last access line");
+  assert.ok(access.every((line) => JSON.parse(line).properties.requestId), "structured JSON");
+  assert.match(log, /Shutting down/);
+  assert.match(log, /"Stopped"/, "the line logged just before exit");
 });
 
 Deno.test("contracts deploy and list write to and read from the configured store", async () => {

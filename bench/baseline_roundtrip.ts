@@ -3,18 +3,18 @@
  * process, with none of tana-edge's own logic.
  *
  * Run with permissions to spawn a child, it starts itself again as that child with **no
- * permissions** and the sandbox's V8 flags, as the server starts a sandbox (`sandbox_args.ts`). The child keeps one
+ * permissions** and the sandbox's V8 flags, as the server starts a sandbox (`src/sandbox/command.ts`). The child keeps one
  * pre-spawned, warmed-up worker. For each request the parent writes a length-prefixed JSON frame
  * to the child's stdin; the child posts it to the worker, which imports a hello module, runs it
  * and posts the JSON bytes back; the child writes them to stdout, terminates the worker and
  * spawns the next one. The parent times frame written → frame read, `count` requests `gapMs`
  * apart (light load), and prints one JSON line: `{ "count", "p50Ms", "p90Ms", "p99Ms" }`.
  *
- * `deno run --allow-run --allow-read bench/baseline_roundtrip.ts COUNT GAP_MS`
+ * `deno run --allow-run --allow-read bench/baseline_roundtrip.ts COUNT GAP_MS SANDBOX_HEAP_MB`
  *
  * @module
  */
-import { sandboxLikeArgs } from "./sandbox_args.ts";
+import { sandboxRunArgs } from "../src/sandbox/command.ts";
 
 const HELLO = `export function get(req) {
   return { message: "Hello from Tana!", contract: req.tana.contract.id, timestamp: Date.now() };
@@ -102,9 +102,9 @@ async function child(): Promise<void> {
   Deno.exit(0); // stdin closed; the next worker is not needed
 }
 
-async function parent(count: number, gapMs: number): Promise<void> {
+async function parent(count: number, gapMs: number, heapMb: number): Promise<void> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: sandboxLikeArgs(new URL(import.meta.url).href, ["child"]),
+    args: sandboxRunArgs(heapMb, new URL(import.meta.url).href, ["child"]),
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -131,4 +131,7 @@ async function parent(count: number, gapMs: number): Promise<void> {
 }
 
 if (Deno.args[0] === "child") await child();
-else await parent(Number(Deno.args[0] || 50), Number(Deno.args[1] || 100));
+else {
+  const [count, gapMs, heapMb] = Deno.args.map(Number);
+  await parent(count || 50, gapMs || 100, heapMb || 128);
+}

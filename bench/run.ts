@@ -25,7 +25,7 @@ import { openStore } from "../src/store/open.ts";
 import { SEED, type SeedableStore } from "../src/store/seed.ts";
 import { closedLoop, type LoadResult, openLoop, type Target } from "./load.ts";
 import { mb, readHwm, readRss, RssSampler } from "./rss.ts";
-import { sandboxLikeArgs } from "./sandbox_args.ts";
+import { sandboxRunArgs } from "../src/sandbox/command.ts";
 import { wrkRun, wrkVersion } from "./wrk.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -267,7 +267,7 @@ async function rawCeiling(seconds: number, inflight: number) {
   const procs = Array.from({ length: PROCESSES }, () =>
     new Deno.Command(Deno.execPath(), {
       cwd: ROOT.pathname,
-      args: sandboxLikeArgs("bench/baseline_spawn.ts", [
+      args: sandboxRunArgs(config.sandboxHeapMb, "bench/baseline_spawn.ts", [
         String(seconds * 1000),
         "500",
         String(inflight),
@@ -300,6 +300,7 @@ async function latencyFloor(count: number, gapMs: number) {
       "bench/baseline_roundtrip.ts",
       String(count),
       String(gapMs),
+      String(config.sandboxHeapMb),
     ],
     stdout: "piped",
     stderr: "piped",

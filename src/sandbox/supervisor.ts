@@ -16,6 +16,7 @@ import type { TanaRequest } from "../shims/_runtime.ts";
 import type { Block } from "../store/types.ts";
 import type { FromSandbox, ShippedModule, ToSandbox } from "./messages.ts";
 import { BOOTSTRAP } from "./modules.ts";
+import { sandboxRunArgs, sandboxV8Flags } from "./command.ts";
 import { encodeFrame, readFrames } from "./protocol.ts";
 import { Quarantine } from "./quarantine.ts";
 
@@ -429,8 +430,7 @@ export class Supervisor {
   }
 
   #command(): Deno.Command {
-    const v8Flags =
-      `--disallow-code-generation-from-strings,--max-old-space-size=${this.config.sandboxHeapMb}`;
+    const v8Flags = sandboxV8Flags(this.config.sandboxHeapMb);
     const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
     for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "PATH"]) {
       const value = Deno.env.get(name);
@@ -453,16 +453,10 @@ export class Supervisor {
     }
     return new Deno.Command(Deno.execPath(), {
       ...options,
-      args: [
-        "run",
-        "--no-prompt",
-        "--cached-only",
-        "--no-config",
-        "--no-lock",
-        "--unstable-worker-options",
-        `--v8-flags=${v8Flags}`,
+      args: sandboxRunArgs(
+        this.config.sandboxHeapMb,
         new URL("./process.ts", import.meta.url).href,
-      ],
+      ),
     });
   }
 

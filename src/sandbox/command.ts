@@ -1,0 +1,46 @@
+/**
+ * The command line of a sandbox process under `deno run`. It imports nothing, so a process with
+ * no permissions and no config (the benchmark's baselines) can use it too.
+ *
+ * @module
+ */
+
+/**
+ * The V8 flags of a sandbox process: no code generation from strings, and a bounded heap.
+ *
+ * @param heapMb `SANDBOX_HEAP_MB`
+ * @returns the value of `--v8-flags`
+ */
+export function sandboxV8Flags(heapMb: number): string {
+  return `--disallow-code-generation-from-strings,--max-old-space-size=${heapMb}`;
+}
+
+/**
+ * `deno` arguments that run `script` as a sandbox process runs: no permission flag at all,
+ * nothing fetched, no config or lock file, and the sandbox's V8 flags. The benchmark's baselines
+ * start their processes with the same arguments.
+ *
+ * @param heapMb `SANDBOX_HEAP_MB`
+ * @param script URL or path of the module to run
+ * @param args arguments for the module
+ * @returns the argument list for `Deno.Command`
+ *
+ * @example
+ * ```ts
+ * import { sandboxRunArgs } from "./command.ts";
+ * console.assert(!sandboxRunArgs(128, "process.ts").some((a) => a.startsWith("--allow")));
+ * ```
+ */
+export function sandboxRunArgs(heapMb: number, script: string, args: string[] = []): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    "--cached-only",
+    "--no-config",
+    "--no-lock",
+    "--unstable-worker-options",
+    `--v8-flags=${sandboxV8Flags(heapMb)}`,
+    script,
+    ...args,
+  ];
+}

@@ -37,8 +37,8 @@ export async function setupLogging(
       formatter: jsonLinesFormatter,
       // Records are formatted and written off the request path, in batches: written one by one,
       // the access line's formatting and write held up each response by ≈ 0.4 ms (measured at
-      // light load on 2 cores). Only past LOG_BUFFER_RECORDS records pending at once are
-      // the oldest dropped.
+      // light load on 2 cores). Should LOG_BUFFER_RECORDS records ever be pending at once, the
+      // oldest are dropped.
       nonBlocking: { bufferSize: LOG_BUFFER_RECORDS / 2, flushInterval: LOG_FLUSH_MS },
     })
     : getConsoleSink({ formatter: getTextFormatter({ timestamp: "time" }) });

@@ -31,7 +31,7 @@ const DEFAULT_MAX_RSS_BYTES = 1536 * 1024 * 1024;
 /** How often the resident size is checked: a contract fills a few hundred MB in this time. */
 const RSS_CHECK_MS = 20;
 
-/** Run by a new worker before it is ready, unless the process is busy (`_warmUp` in `worker.ts`). */
+/** Run by a new worker before it is ready, unless the pool ran dry (`_warmUp` in `worker.ts`). */
 const WARM_MODULE = "export function get(req) { return { ok: true, path: req.path }; }";
 /** A request shaped like the ones the server sends, for the warm-up. */
 const WARM_REQUEST: TanaRequest = {
@@ -111,11 +111,11 @@ function _spawn(forPool: boolean): Warm {
   });
   // An error in a warm worker must never reach this thread's global handler.
   worker.onerror = (event) => event.preventDefault();
-  // Warming up costs ≈ 1 ms of CPU and saves ≈ 1.5 ms of latency, measured: worth it only while
-  // the worker will wait for a request anyway. It will when another warm worker is ahead of it in
-  // the pool (or the pool is being filled at start-up); when the pool has run dry, requests are
-  // arriving faster than workers can be spawned, the next one takes this worker at once, and the
-  // CPU is better spent spawning.
+  // Warming up costs 1–5 ms of CPU and saves 1.5–2.6 ms of latency (measured on a fast and on a
+  // slow machine): worth it only while the worker will wait for a request anyway. It will when
+  // another warm worker is ahead of it in the pool (or the pool is being filled at start-up); when
+  // the pool has run dry, requests arrive faster than workers are spawned, the next one takes
+  // this worker at once, and the CPU is better spent spawning.
   const warmUp = forPool && (pool.length > 0 || spawned <= poolSize);
   worker.postMessage({ t: "init", warmUrl: warmUp ? warmUrl : null, warmRequest: WARM_REQUEST });
   return { worker, ready };

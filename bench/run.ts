@@ -51,8 +51,8 @@ const PLAN = QUICK
   ? {
     closedS: 2,
     bareClosedS: 1,
-    openS: 3.5,
-    settleS: 0.75,
+    openS: 3,
+    settleS: 0.5,
     // c=2 usually finds the capacity: two runs keep both cores busy, more only share them.
     concurrencies: [2, 8],
     rawS: 1.5,
@@ -77,6 +77,9 @@ const PLAN = QUICK
     overloadS: 30,
     idleSettleMs: 3000,
   };
+
+// Checked before a run of several minutes, not after it.
+if (!/^[\w.-]+$/.test(flags.out)) throw new Error(`--out expects a file name, got "${flags.out}"`);
 
 const serverEnv: Record<string, string> = {};
 for (const pair of flags.env) {
@@ -833,7 +836,6 @@ const md = markdown(median, meta);
 if (!flags["no-write"]) {
   await Deno.mkdir(RESULTS, { recursive: true });
   const name = flags.out;
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`--out expects a file name, got "${name}"`);
   await Deno.writeTextFile(new URL(`${name}.json`, RESULTS), JSON.stringify(out, null, 2) + "\n");
   await Deno.writeTextFile(new URL(`${name}.md`, RESULTS), md);
 }

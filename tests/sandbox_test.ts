@@ -244,3 +244,65 @@ Deno.test("one contract cannot hold every sandbox slot", async () => {
     await server.close();
   }
 });
+
+Deno.test("a crash blamed on another contract's run is retried for the bystanders", async (t) => {
+  // The spinner times out, so a crash soon after is blamed on it (its worker may die late).
+  const hits: string[] = [];
+  const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    hits.push(new URL(req.url).pathname);
+    return new Response("ok");
+  });
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    REQUEST_TIMEOUT_MS: "600",
+    FETCH_ALLOW_HOSTS: "127.0.0.1",
+  });
+  try {
+    await server.deploy("spinner", `export function get() { while (true) {} }`);
+    await server.deploy(
+      "sleeper",
+      `export async function get() {
+        await new Promise((r) => setTimeout(r, 200));
+        return { slept: true };
+      }`,
+    );
+    await server.deploy(
+      "fetcher",
+      `import { fetch } from "tana:utils";
+      export async function get() {
+        await fetch("http://127.0.0.1:${origin.addr.port}/side-effect");
+        await new Promise((r) => setTimeout(r, 200));
+        return { fetched: true };
+      }`,
+    );
+    /** Times the spinner out, then kills the sandbox while `path` is in flight. */
+    const crashDuring = async (path: string) => {
+      assert.equal((await server.json("/spinner")).body.code, "timeout");
+      const [pid] = server.supervisor.pids();
+      const res = server.json(path);
+      await new Promise((r) => setTimeout(r, 100));
+      Deno.kill(pid, "SIGKILL");
+      return await res;
+    };
+
+    await t.step("a read-only run is run again in the replacement sandbox", async () => {
+      const res = await crashDuring("/sleeper");
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body, { slept: true });
+      const metrics = await (await server.get("/metrics")).text();
+      assert.match(metrics, /^tana_edge_run_retries_total 1$/m);
+    });
+
+    await t.step("a run that fetched is not run again", async () => {
+      await waitFor(5000, () => server.supervisor.capacity().ready === 1);
+      const res = await crashDuring("/fetcher");
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.equal(res.body.code, "sandbox_crashed");
+      assert.ok(res.headers.get("retry-after"));
+      assert.deepEqual(hits, ["/side-effect"]);
+    });
+  } finally {
+    await server.close();
+    await origin.shutdown();
+  }
+});

@@ -19,6 +19,8 @@ export class Metrics {
   readonly compileCache: client.Counter<"result">;
   /** Contract runs that ended without a result, by code. */
   readonly runFailures: client.Counter<"code">;
+  /** `tana_edge_run_retries_total`: bystanders of a sandbox crash run again elsewhere. */
+  readonly runRetries: client.Counter;
   /** Queued requests refused because no slot freed up within `QUEUE_TIMEOUT_MS`. */
   readonly queueTimeouts: client.Counter;
   /** `tana_edge_read_ahead_total{result}`: read-ahead answers used or shipped in vain. */
@@ -97,6 +99,11 @@ export class Metrics {
     this.queueTimeouts = new client.Counter({
       name: "tana_edge_queue_timeouts_total",
       help: "Queued requests refused with 503 after waiting QUEUE_TIMEOUT_MS for a sandbox slot",
+      registers,
+    });
+    this.runRetries = new client.Counter({
+      name: "tana_edge_run_retries_total",
+      help: "Runs cut short by a sandbox crash they did not cause, run again in another sandbox",
       registers,
     });
     this.readAhead = new client.Counter({

@@ -80,6 +80,10 @@ interface Pending {
   reject(error: EdgeError): void;
   stream: ReadableStreamDefaultController<Uint8Array> | null;
   backstop: ReturnType<typeof setTimeout>;
+  /** Set once the run fetched: the fetch may have changed something elsewhere. */
+  fetched: boolean;
+  /** Set on a run's second attempt. */
+  retried: boolean;
 }
 
 /** A run waiting for a slot; `timer` sheds it when it has waited `QUEUE_TIMEOUT_MS`. */
@@ -88,6 +92,8 @@ interface Queued {
   resolve(outcome: RunOutcome): void;
   reject(error: EdgeError): void;
   timer?: ReturnType<typeof setTimeout>;
+  /** Set when a bystander of a sandbox crash waits for its second attempt. */
+  retried?: boolean;
 }
 
 type SandboxState = "starting" | "ready" | "draining" | "dead";
@@ -346,6 +352,8 @@ export class Supervisor {
       resolve: item.resolve,
       reject: item.reject,
       stream: null,
+      fetched: false,
+      retried: item.retried ?? false,
       backstop: setTimeout(() => {
         // The sandbox enforces the limit itself; this only fires if it stopped answering.
         sandbox.send({ t: "cancel", rid });
@@ -373,8 +381,8 @@ export class Supervisor {
     });
   }
 
-  /** Ends a run: with an error if given, else normally (its stream is already closed). */
-  #settle(sandbox: Sandbox, rid: number, error?: EdgeError): void {
+  /** Takes a run off its sandbox and out of the counts, without answering it. */
+  #release(sandbox: Sandbox, rid: number): Pending | undefined {
     const pending = sandbox.pending.get(rid);
     if (!pending) return;
     sandbox.pending.delete(rid);
@@ -383,6 +391,13 @@ export class Supervisor {
     const running = (this.#running.get(pending.job.contractId) ?? 1) - 1;
     if (running > 0) this.#running.set(pending.job.contractId, running);
     else this.#running.delete(pending.job.contractId);
+    return pending;
+  }
+
+  /** Ends a run: with an error if given, else normally (its stream is already closed). */
+  #settle(sandbox: Sandbox, rid: number, error?: EdgeError): void {
+    const pending = this.#release(sandbox, rid);
+    if (!pending) return;
     if (error) {
       this.metrics.runFailures.inc({ code: error.code });
       if (error.code === "timeout") {
@@ -580,6 +595,7 @@ export class Supervisor {
         return;
       case "call": {
         const { rid, cid } = message;
+        if (message.op === "fetch") pending.fetched = true;
         pending.job.onCall(message.op, message.args).then(
           (value) => sandbox.send({ t: "reply", rid, cid, ok: true, value }),
           (error: Error) =>
@@ -635,8 +651,10 @@ export class Supervisor {
       const message = oom
         ? "Contract exceeded the sandbox memory limit"
         : "The sandbox running this request stopped unexpectedly";
-      for (const rid of [...sandbox.pending.keys()]) {
-        this.#settle(sandbox, rid, new EdgeError(503, code, message, { "retry-after": "1" }));
+      const blamed = new Set(victims);
+      for (const [rid, pending] of [...sandbox.pending]) {
+        if (this.#retryable(pending, blamed)) this.#retry(sandbox, rid);
+        else this.#settle(sandbox, rid, new EdgeError(503, code, message, { "retry-after": "1" }));
       }
     }
     for (const rid of [...sandbox.pending.keys()]) {
@@ -654,6 +672,46 @@ export class Supervisor {
       }, delay);
     }
     this.#drainQueue();
+  }
+
+  /**
+   * Whether a run cut short by its sandbox's death may run again: edge handlers are read-only, so
+   * a second attempt is safe unless the run fetched (the fetch may have changed something
+   * elsewhere) or its response had begun. Runs of a contract blamed for the crash are not
+   * retried, so a crasher cannot take a second sandbox down with it.
+   */
+  #retryable(pending: Pending, blamed: Set<string>): boolean {
+    return !this.#stopping && !pending.retried && !pending.fetched && !pending.stream &&
+      !blamed.has(pending.job.contractId);
+  }
+
+  /**
+   * Queues a bystander of a crash for a second attempt, ahead of new requests. It may wait for as
+   * long as a run may take (with one sandbox, for the replacement to start).
+   */
+  #retry(sandbox: Sandbox, rid: number): void {
+    const pending = this.#release(sandbox, rid)!;
+    const { job, resolve, reject } = pending;
+    this.metrics.runRetries.inc();
+    log.info("Retrying the run of {contractId} after its sandbox {sandbox} died", {
+      contractId: job.contractId,
+      requestId: job.requestId,
+      sandbox: sandbox.id,
+    });
+    const item: Queued = { job, resolve, reject, retried: true };
+    item.timer = setTimeout(() => {
+      const at = this.#queue.indexOf(item);
+      if (at === -1) return;
+      this.#queue.splice(at, 1);
+      this.metrics.queueDepth.set(this.#queue.length);
+      reject(
+        new EdgeError(503, "sandbox_crashed", "The sandbox running this request stopped", {
+          "retry-after": "1",
+        }),
+      );
+    }, this.config.requestTimeoutMs);
+    this.#queue.unshift(item);
+    this.metrics.queueDepth.set(this.#queue.length);
   }
 
   #liveCount(): number {

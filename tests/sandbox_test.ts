@@ -306,3 +306,58 @@ Deno.test("a crash blamed on another contract's run is retried for the bystander
     await origin.shutdown();
   }
 });
+
+Deno.test("shims a warm worker loaded ahead of its request behave as when the contract loads them", async () => {
+  // With a pool of two, workers spawned after the first run preload the shims it used, while
+  // the ones spawned at start-up did not: the runs below are served by both kinds.
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "2" });
+  try {
+    await server.putKv("shims", { greeting: "hi" });
+    await server.deploy(
+      "shims",
+      `import { version } from "tana:core";
+      import { context } from "tana:context";
+      import { kv } from "tana:kv";
+      import { block } from "tana:block";
+      import { tx } from "tana:tx";
+      import { data } from "tana:data";
+      import { fetch } from "tana:utils";
+      import { Response } from "tana:net";
+      export async function get(req) {
+        tx.setBalance("usr_x", 1, "USD");
+        let write = null;
+        try { await kv.put("k", "v"); } catch (e) { write = e.name; }
+        return Response.json({
+          q: req.query.q,
+          deno: version.deno,
+          owner: context.owner(),
+          greeting: await kv.get("greeting"),
+          height: block.height,
+          staged: tx.getChanges().length,
+          has: await data.has("greeting"),
+          write,
+          fetch: typeof fetch,
+        });
+      }`,
+      { owner: "usr_erin" },
+    );
+    for (let i = 0; i < 8; i++) {
+      const res = await server.json(`/shims?q=${i}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body, {
+        q: String(i),
+        deno: Deno.version.deno,
+        owner: "usr_erin",
+        greeting: "hi",
+        height: res.body.height,
+        staged: 1, // module state is the worker's own, preloaded or not
+        has: true,
+        write: "ReadOnlyError",
+        fetch: "function",
+      });
+      await new Promise((r) => setTimeout(r, 50)); // lets the pool refill
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -84,6 +84,8 @@ function send(message: FromSandbox, payload?: Uint8Array): void {
 let limits: SandboxLimits;
 let bootstrapUrl = "";
 let warmUrl = "";
+/** Shims that contracts run here have imported: warm workers load them ahead of a request. */
+const usedShims = new Set<string>();
 let moduleUrls: Record<string, string> = {};
 let poolSize = 0;
 let spawned = 0;
@@ -117,7 +119,12 @@ function _spawn(forPool: boolean): Warm {
   // the pool has run dry, requests arrive faster than workers are spawned, the next one takes
   // this worker at once, and the CPU is better spent spawning.
   const warmUp = forPool && (pool.length > 0 || spawned <= poolSize);
-  worker.postMessage({ t: "init", warmUrl: warmUp ? warmUrl : null, warmRequest: WARM_REQUEST });
+  worker.postMessage({
+    t: "init",
+    warmUrl: warmUp ? warmUrl : null,
+    warmRequest: WARM_REQUEST,
+    preload: warmUp ? [...usedShims].map((name) => moduleUrls[name]) : [],
+  });
   return { worker, ready };
 }
 
@@ -162,7 +169,10 @@ function _contractUrl(hash: string, code: string, links: ToSandbox & { t: "run" 
 function _finish(run: Run): void {
   if (!runs.delete(run.rid)) return;
   clearTimeout(run.timer);
-  run.warm?.worker.terminate();
+  // After this turn, once the result frames are handed to the pipe: terminating a worker takes
+  // this thread 0.1–0.3 ms (measured at light load), which the response need not wait for.
+  const worker = run.warm?.worker;
+  if (worker) setTimeout(() => worker.terminate(), 0);
   if (draining && runs.size === 0) _exit();
   // `new Worker()` blocks this thread for several milliseconds: refill the warm pool only after
   // this run's frames are written, never between a result and its delivery.
@@ -328,6 +338,7 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
   let url: string;
   try {
     url = _contractUrl(message.hash, message.code, message);
+    for (const link of message.links) usedShims.add(link.target);
   } catch (error) {
     _fail(run, "internal_error", `Cannot link contract: ${(error as Error).message}`);
     return;

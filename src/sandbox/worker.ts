@@ -1,9 +1,9 @@
 /**
  * The bootstrap of a contract's Web Worker. Runs before any contract code.
  *
- * A sandbox process spawns this worker ahead of demand. On `init` it loads every shim (so a
- * contract's imports are already in the module map), removes every global a contract must not
- * reach, and reports `ready`. On `run` it imports the contract, calls its handler once, sends
+ * A sandbox process spawns this worker ahead of demand. On `init` it may warm up, removes every
+ * global a contract must not reach, loads the shims its sandbox's contracts have used (so their
+ * imports are already in the module map), and reports `ready`. On `run` it imports the contract, calls its handler once, sends
  * the result as bytes, and is then terminated by its sandbox: a worker serves one request.
  *
  * @module
@@ -31,6 +31,8 @@ interface InitMessage {
   warmUrl: string | null;
   /** A request shaped like a real one, so its first deserialisation is not on a request's path. */
   warmRequest: TanaRequest;
+  /** URLs of the shims to load ahead of the request (those contracts in this sandbox used). */
+  preload: string[];
 }
 
 /** `run` from the sandbox: the one request this worker serves. */
@@ -91,13 +93,19 @@ listen("message", (event) => {
 });
 
 async function _init(message: InitMessage): Promise<void> {
-  // Shims are not preloaded: each loads with the contract that imports it (dependencies are
-  // evaluated before the module that imports them, so no contract code runs first), which saves
-  // every request the shims it does not use. `Deno.version` must be taken before lockdown.
+  // Only shims some contract here has imported are preloaded, and only with a warm-up (when the
+  // worker will wait for a request anyway): loading all eight would cost every worker memory and
+  // CPU for shims most contracts never use. `Deno.version` must be taken before lockdown.
   const { deno, v8, typescript } = Deno.version;
   _setVersions({ deno, v8, typescript });
   if (message.warmUrl) await _warmUp(message.warmUrl, message.warmRequest);
   _lockDown();
+  // Loaded after lockdown, as a contract's own import would load them.
+  try {
+    await Promise.all(message.preload.map((url) => import(url)));
+  } catch {
+    // Only a cost: the contract loads them itself.
+  }
   post({ t: "ready" });
 }
 

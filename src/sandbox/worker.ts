@@ -3,8 +3,9 @@
  *
  * A sandbox process spawns this worker ahead of demand. On `init` it may warm up, removes every
  * global a contract must not reach, loads the shims its sandbox's contracts have used (so their
- * imports are already in the module map), and reports `ready`. On `run` it imports the contract, calls its handler once, sends
- * the result as bytes, and is then terminated by its sandbox: a worker serves one request.
+ * imports are already in the module map), and reports `ready`. On `run` it imports the contract,
+ * calls its handler once, sends the result as bytes, and is then terminated by its sandbox: a
+ * worker serves one request.
  *
  * @module
  */

@@ -275,12 +275,12 @@ Deno.test("a crash blamed on another contract's run is retried for the bystander
         return { fetched: true };
       }`,
     );
-    /** Times the spinner out, then kills the sandbox while `path` is in flight. */
-    const crashDuring = async (path: string) => {
+    /** Times the spinner out, then kills the sandbox once `path` runs there and `until` holds. */
+    const crashDuring = async (path: string, until: () => boolean = () => true) => {
       assert.equal((await server.json("/spinner")).body.code, "timeout");
       const [pid] = server.supervisor.pids();
       const res = server.json(path);
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(1000, () => server.supervisor.capacity().inFlight === 1 && until());
       Deno.kill(pid, "SIGKILL");
       return await res;
     };
@@ -295,7 +295,7 @@ Deno.test("a crash blamed on another contract's run is retried for the bystander
 
     await t.step("a run that fetched is not run again", async () => {
       await waitFor(5000, () => server.supervisor.capacity().ready === 1);
-      const res = await crashDuring("/fetcher");
+      const res = await crashDuring("/fetcher", () => hits.length === 1);
       assert.equal(res.status, 503, JSON.stringify(res.body));
       assert.equal(res.body.code, "sandbox_crashed");
       assert.ok(res.headers.get("retry-after"));

@@ -193,7 +193,10 @@ export function loadConfig(
     compileCacheSize: _int(env, "COMPILE_CACHE_SIZE", 256, 1),
 
     sandboxProcesses: _int(env, "SANDBOX_PROCESSES", _cores(), 1, 64),
-    sandboxPoolSize: _int(env, "SANDBOX_POOL_SIZE", 4, 0, 256),
+    // Each warm worker holds 7–8 MB; three per sandbox cover the light and 70 % loads measured
+    // (bench/README.md), and 2 is the least that still warms up (a refill warms up only while
+    // another worker waits ahead of it).
+    sandboxPoolSize: _int(env, "SANDBOX_POOL_SIZE", 3, 0, 256),
     sandboxConcurrency: _int(env, "SANDBOX_CONCURRENCY", 4, 1, 1024),
     sandboxHeapMb: _int(env, "SANDBOX_HEAP_MB", 128, 16, 16384),
     sandboxMaxRequests: _int(env, "SANDBOX_MAX_REQUESTS", 10_000, 1),

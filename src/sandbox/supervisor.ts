@@ -261,19 +261,12 @@ export class Supervisor {
     const sandbox = this.#underCap(job.contractId) ? this.#pick() : null;
     if (sandbox) this.#dispatch(sandbox, { job, resolve, reject });
     else if (this.#queue.length < this.config.queueSize) {
-      const item: Queued = { job, resolve, reject };
       // A request that cannot start soon is better refused now, while the client can retry
       // elsewhere, than answered late: this bounds the latency of what is admitted.
-      item.timer = setTimeout(() => {
-        const at = this.#queue.indexOf(item);
-        if (at === -1) return;
-        this.#queue.splice(at, 1);
-        this.metrics.queueDepth.set(this.#queue.length);
+      this.#enqueue({ job, resolve, reject }, "back", this.config.queueTimeoutMs, () => {
         this.metrics.queueTimeouts.inc();
-        reject(_overloaded());
-      }, this.config.queueTimeoutMs);
-      this.#queue.push(item);
-      this.metrics.queueDepth.set(this.#queue.length);
+        return _overloaded();
+      });
     } else {
       reject(_overloaded());
     }
@@ -699,18 +692,28 @@ export class Supervisor {
       sandbox: sandbox.id,
     });
     const item: Queued = { job, resolve, reject, retried: true };
+    this.#enqueue(
+      item,
+      "front",
+      this.config.requestTimeoutMs,
+      () =>
+        new EdgeError(503, "sandbox_crashed", "The sandbox running this request stopped", {
+          "retry-after": "1",
+        }),
+    );
+  }
+
+  /** Queues a run; if no slot takes it within `waitMs`, it leaves the queue with `expired()`. */
+  #enqueue(item: Queued, end: "front" | "back", waitMs: number, expired: () => EdgeError): void {
     item.timer = setTimeout(() => {
       const at = this.#queue.indexOf(item);
       if (at === -1) return;
       this.#queue.splice(at, 1);
       this.metrics.queueDepth.set(this.#queue.length);
-      reject(
-        new EdgeError(503, "sandbox_crashed", "The sandbox running this request stopped", {
-          "retry-after": "1",
-        }),
-      );
-    }, this.config.requestTimeoutMs);
-    this.#queue.unshift(item);
+      item.reject(expired());
+    }, waitMs);
+    if (end === "front") this.#queue.unshift(item);
+    else this.#queue.push(item);
     this.metrics.queueDepth.set(this.#queue.length);
   }
 

@@ -7,7 +7,7 @@
  * Prints one JSON line: `{ "spawns", "seconds", "perSecond" }`.
  *
  * `deno run --no-prompt --cached-only --no-config --no-lock --unstable-worker-options
- *   --v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=128
+ *   --v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=128,--no-concurrent-recompilation
  *   bench/baseline_spawn.ts DURATION_MS WARMUP_MS INFLIGHT`
  *
  * @module

@@ -694,6 +694,84 @@ hostileTest("sandbox bounds memory and stack", {
   await assertStillServing(server);
 });
 
+hostileTest(
+  "host calls the host cannot carry fail the call, never the sandbox",
+  { SANDBOX_HEAP_MB: "256", REQUEST_TIMEOUT_MS: "10000", MAX_BODY_BYTES: "20000000" },
+  async (t, server) => {
+    const pids = server.supervisor.pids();
+    // The shim checks ids with for…of; a replaced iterator shows it strings while the structured
+    // clone to the sandbox carries what the array really holds.
+    const smuggle = (value: string) =>
+      `import { block } from "tana:block";
+      export async function get() {
+        const ids = [${value}];
+        const iterator = Array.prototype[Symbol.iterator];
+        Array.prototype[Symbol.iterator] = function* () { yield "x"; };
+        let call;
+        try { call = block.getUser(ids); } finally { Array.prototype[Symbol.iterator] = iterator; }
+        try { await call; return "answered"; } catch (e) { return e.name + ": " + e.message; }
+      }`;
+
+    await t.step("a BigInt in the arguments", async () => {
+      const res = await attack(server, smuggle("1n"));
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.match(String(res.body), /^TypeError: Host call arguments .*JSON/);
+    });
+
+    await t.step("a cycle in the arguments", async () => {
+      const res = await attack(server, smuggle("(() => { const a = []; a.push(a); return a; })()"));
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.match(String(res.body), /^TypeError: Host call arguments .*JSON/);
+    });
+
+    await t.step("arguments larger than a frame can carry", async () => {
+      // 13 MB of body is over 17 MB of base64: more than one frame between processes holds.
+      const res = await attack(
+        server,
+        `import { fetch } from "tana:utils";
+        export async function get() {
+          try {
+            await fetch("https://api.example.com/", { method: "POST", body: "a".repeat(13e6) });
+            return "sent";
+          } catch (e) { return e.name + ": " + e.message; }
+        }`,
+      );
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.match(String(res.body), /^RangeError: Host call arguments are too large/);
+    });
+
+    await t.step("a KV value larger than a frame", async () => {
+      await server.deploy(
+        "big-kv",
+        `import { kv } from "tana:kv";
+        export async function get() {
+          try { return typeof (await kv.get("big")); } catch (e) { return e.name + ": " + e.message; }
+        }`,
+      );
+      await server.putKv("big-kv", { big: "q".repeat(17e6) });
+      const res = await server.json("/big-kv");
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.match(String(res.body), /^RangeError: Host call result is too large/);
+    });
+
+    await t.step("a request body larger than a frame", async () => {
+      await server.deploy("big-body", `export function post(req) { return req.body.length; }`);
+      const res = await server.json("/big-body", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify("b".repeat(17e6)),
+      });
+      assert.equal(res.status, 413, JSON.stringify(res.body));
+      assert.equal(res.body.code, "body_too_large");
+    });
+
+    await t.step("no sandbox was lost", () => {
+      assert.deepEqual(server.supervisor.pids(), pids);
+    });
+    await assertStillServing(server);
+  },
+);
+
 hostileTest("sandbox bounds logs and host calls", {}, async (t, server) => {
   const records: LogRecord[] = [];
   await configure({

@@ -260,6 +260,17 @@ function _checkResult(data: Record<string, unknown>): [FailureCode, string] | nu
   return null;
 }
 
+/** Sends a result's head frame, or fails the run when its headers cannot travel in one. */
+function _sendHead(run: Run, head: FromSandbox, bytes?: Uint8Array): boolean {
+  try {
+    send(head, bytes);
+    return true;
+  } catch {
+    _fail(run, "invalid_response", "Response headers are too large");
+    return false;
+  }
+}
+
 function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
   if (!runs.has(run.rid)) return;
   switch (data.t) {
@@ -272,13 +283,22 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
         );
         return;
       }
-      send({
-        t: "call",
-        rid: run.rid,
-        cid: data.cid as number,
-        op: String(data.op),
-        args: data.args,
-      });
+      try {
+        send({
+          t: "call",
+          rid: run.rid,
+          cid: data.cid as number,
+          op: String(data.op),
+          args: data.args,
+        });
+      } catch (error) {
+        // A structured clone carries what JSON cannot (a BigInt, a cycle) and can outgrow a
+        // frame: the call fails in the contract, as a bad argument would, and nothing else does.
+        const value = error instanceof RangeError
+          ? { name: "RangeError", message: "Host call arguments are too large for the host" }
+          : { name: "TypeError", message: "Host call arguments are not plain JSON values" };
+        run.warm?.worker.postMessage({ t: "reply", cid: data.cid, ok: false, value });
+      }
       return;
     }
     case "log": {
@@ -306,9 +326,11 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       const used = data.used as string[];
       if (bytes.byteLength <= CHUNK_BYTES) {
         // The common case: one frame carries status, headers and the whole body.
-        send({ t: "head", rid: run.rid, status, headers, end: true, used }, bytes);
+        if (!_sendHead(run, { t: "head", rid: run.rid, status, headers, end: true, used }, bytes)) {
+          return;
+        }
       } else {
-        send({ t: "head", rid: run.rid, status, headers, used });
+        if (!_sendHead(run, { t: "head", rid: run.rid, status, headers, used })) return;
         for (let at = 0; at < bytes.byteLength; at += CHUNK_BYTES) {
           send({ t: "chunk", rid: run.rid }, bytes.subarray(at, at + CHUNK_BYTES));
         }
@@ -356,7 +378,16 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
     warm.worker.terminate();
     return;
   }
-  warm.worker.onmessage = (event) => _onWorkerMessage(run, event.data);
+  warm.worker.onmessage = (event) => {
+    // An exception here would end this process and every run in it: fail only this run, and
+    // leave the detail on stderr, which the server logs.
+    try {
+      _onWorkerMessage(run, event.data);
+    } catch (error) {
+      console.error(`run ${run.rid}: cannot handle a worker message: ${(error as Error)?.stack}`);
+      _fail(run, "internal_error", "Sandbox could not handle the contract's message");
+    }
+  };
   warm.worker.onerror = (event) => {
     event.preventDefault();
     const text = event.message ?? "error";

@@ -13,10 +13,10 @@
 const MAGIC_0 = 0x54; // "T"
 const MAGIC_1 = 0x45; // "E"
 const PREFIX = 10;
-/** Largest header accepted; anything bigger means a broken or hostile peer. */
-const MAX_HEADER_BYTES = 16 * 1024 * 1024;
-/** Largest payload accepted. */
-const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+/** Largest header a frame may carry; the reader treats anything bigger as a broken peer. */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+/** Largest payload a frame may carry. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -48,6 +48,9 @@ export class ProtocolError extends Error {
  * @param header JSON-serialisable header
  * @param payload optional raw bytes
  * @returns the bytes to write
+ * @throws {TypeError} when the header is not JSON-serialisable (a BigInt, a cycle)
+ * @throws {RangeError} when the header or payload is larger than a frame may carry, so that the
+ *   sender fails one message instead of the reader declaring the whole stream broken
  *
  * @example
  * ```ts
@@ -59,6 +62,11 @@ export class ProtocolError extends Error {
 export function encodeFrame(header: unknown, payload?: Uint8Array | null): Uint8Array {
   const head = encoder.encode(JSON.stringify(header));
   const bodyLength = payload?.byteLength ?? 0;
+  if (head.byteLength > MAX_HEADER_BYTES || bodyLength > MAX_PAYLOAD_BYTES) {
+    throw new RangeError(
+      `Frame too large: ${head.byteLength} + ${bodyLength} bytes (at most ${MAX_HEADER_BYTES} + ${MAX_PAYLOAD_BYTES})`,
+    );
+  }
   const out = new Uint8Array(PREFIX + head.byteLength + bodyLength);
   const view = new DataView(out.buffer);
   out[0] = MAGIC_0;
@@ -79,23 +87,38 @@ export function encodeFrame(header: unknown, payload?: Uint8Array | null): Uint8
 export async function* readFrames<H = Record<string, unknown>>(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<Frame<H>> {
-  let buffer: Uint8Array = new Uint8Array(0);
+  // Unread bytes are buffer[start, end). The buffer grows by doubling, so a frame that arrives in
+  // many small chunks is copied a bounded number of times, not once per chunk.
+  let buffer = new Uint8Array(64 * 1024);
+  let start = 0;
+  let end = 0;
   for await (const chunk of stream) {
-    buffer = buffer.byteLength === 0 ? chunk : _concat(buffer, chunk);
-    let offset = 0;
-    while (buffer.byteLength - offset >= PREFIX) {
-      if (buffer[offset] !== MAGIC_0 || buffer[offset + 1] !== MAGIC_1) {
+    if (end + chunk.byteLength > buffer.byteLength) {
+      const live = end - start;
+      const needed = live + chunk.byteLength;
+      if (needed > buffer.byteLength) {
+        const grown = new Uint8Array(Math.max(needed, buffer.byteLength * 2));
+        grown.set(buffer.subarray(start, end));
+        buffer = grown;
+      } else buffer.copyWithin(0, start, end);
+      start = 0;
+      end = live;
+    }
+    buffer.set(chunk, end);
+    end += chunk.byteLength;
+    while (end - start >= PREFIX) {
+      if (buffer[start] !== MAGIC_0 || buffer[start + 1] !== MAGIC_1) {
         throw new ProtocolError("Stream is not framed: bad magic");
       }
-      const view = new DataView(buffer.buffer, buffer.byteOffset + offset);
+      const view = new DataView(buffer.buffer, buffer.byteOffset + start);
       const headLength = view.getUint32(2);
       const bodyLength = view.getUint32(6);
       if (headLength > MAX_HEADER_BYTES || bodyLength > MAX_PAYLOAD_BYTES) {
         throw new ProtocolError("Frame too large");
       }
       const total = PREFIX + headLength + bodyLength;
-      if (buffer.byteLength - offset < total) break;
-      const headStart = offset + PREFIX;
+      if (end - start < total) break;
+      const headStart = start + PREFIX;
       let header: H;
       try {
         header = JSON.parse(decoder.decode(buffer.subarray(headStart, headStart + headLength)));
@@ -105,17 +128,10 @@ export async function* readFrames<H = Record<string, unknown>>(
       const payload = bodyLength > 0
         ? buffer.slice(headStart + headLength, headStart + headLength + bodyLength)
         : null;
-      offset += total;
+      start += total;
       yield { header, payload };
     }
-    buffer = offset === 0 ? buffer : buffer.slice(offset);
+    if (start === end) start = end = 0;
   }
-  if (buffer.byteLength > 0) throw new ProtocolError("Stream ended inside a frame");
-}
-
-function _concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
+  if (end > start) throw new ProtocolError("Stream ended inside a frame");
 }

@@ -137,6 +137,12 @@ class Sandbox {
     this.#markReady();
   }
 
+  /**
+   * Writes one frame to the sandbox.
+   *
+   * @param message the frame's header
+   * @throws {RangeError} when it is larger than a frame may carry (see `protocol.ts`)
+   */
   send(message: ToSandbox): void {
     if (this.closed) return;
     this.#writer.write(encodeFrame(message)).catch(() => {});
@@ -361,17 +367,26 @@ export class Supervisor {
     sandbox.lastDispatch = performance.now();
     this.metrics.inFlight.inc();
     this.#running.set(job.contractId, (this.#running.get(job.contractId) ?? 0) + 1);
-    sandbox.send({
-      t: "run",
-      rid,
-      hash: job.hash,
-      code: job.code,
-      links: job.links,
-      handler: job.handler,
-      request: job.request,
-      block: job.block,
-      readAhead: job.readAhead,
-    });
+    try {
+      sandbox.send({
+        t: "run",
+        rid,
+        hash: job.hash,
+        code: job.code,
+        links: job.links,
+        handler: job.handler,
+        request: job.request,
+        block: job.block,
+        readAhead: job.readAhead,
+      });
+    } catch {
+      // Only a request too large for one frame gets here (JSON escapes can grow a body sixfold).
+      this.#settle(
+        sandbox,
+        rid,
+        new EdgeError(413, "body_too_large", "Request is too large to hand to a sandbox"),
+      );
+    }
   }
 
   /** Takes a run off its sandbox and out of the counts, without answering it. */
@@ -589,16 +604,19 @@ export class Supervisor {
       case "call": {
         const { rid, cid } = message;
         if (message.op === "fetch") pending.fetched = true;
+        const fail = (name: string, message: string) =>
+          sandbox.send({ t: "reply", rid, cid, ok: false, value: { name, message } });
         pending.job.onCall(message.op, message.args).then(
-          (value) => sandbox.send({ t: "reply", rid, cid, ok: true, value }),
-          (error: Error) =>
-            sandbox.send({
-              t: "reply",
-              rid,
-              cid,
-              ok: false,
-              value: { name: error.name, message: error.message },
-            }),
+          (value) => {
+            try {
+              sandbox.send({ t: "reply", rid, cid, ok: true, value });
+            } catch {
+              // A KV value or fetched body can be larger than one frame: the call fails, the
+              // request and the sandbox go on.
+              fail("RangeError", "Host call result is too large to hand to a contract");
+            }
+          },
+          (error: Error) => fail(error.name, error.message),
         );
         return;
       }

@@ -73,6 +73,7 @@ export async function main(args: string[]): Promise<number> {
         return 2;
     }
   } catch (error) {
+    if (error instanceof DeployFailed) return 1;
     if (error instanceof ConfigError || error instanceof StoreOpenError) {
       console.error(`tana-edge: ${error.message}`);
       return 1;
@@ -82,6 +83,9 @@ export async function main(args: string[]): Promise<number> {
     await flushLogs();
   }
 }
+
+/** A deploy that failed and has already said why. */
+class DeployFailed extends Error {}
 
 async function _withStore(
   config: ReturnType<typeof loadConfig>,
@@ -115,7 +119,14 @@ async function _contracts(
   }
   if (sub === "deploy" && file) {
     return await _withStore(config, async (store) => {
-      const row = await deployFile(store, file, values);
+      let row;
+      try {
+        row = await deployFile(store, file, values);
+      } catch (error) {
+        // A bad id, a taken name or an unreadable file: the reason, without a stack trace.
+        console.error(`tana-edge: cannot deploy ${file}: ${(error as Error).message}`);
+        throw new DeployFailed();
+      }
       console.log(`Deployed ${row.id} (name ${row.name}, version ${row.version}, ${row.codeHash})`);
     });
   }

@@ -129,6 +129,17 @@ function _oneOf<T extends string>(env: Env, name: string, def: T, allowed: reado
   return raw as T;
 }
 
+function _headerValue(env: Env, name: string, def: string): string {
+  const raw = env[name] ?? def;
+  // Checked once here: a value `Headers` refuses would otherwise fail every response.
+  try {
+    new Headers({ [name]: raw });
+  } catch {
+    throw new ConfigError(`Invalid ${name}: not a valid HTTP header value`);
+  }
+  return raw;
+}
+
 function _url(env: Env, name: string): string | null {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return null;
@@ -220,7 +231,7 @@ export function loadConfig(
     fetchTimeoutMs: _int(env, "FETCH_TIMEOUT_MS", 5000, 10),
     fetchMaxBytes: _int(env, "FETCH_MAX_BYTES", 1024 * 1024, 0),
 
-    corsOrigin: env.CORS_ORIGIN ?? "*",
+    corsOrigin: _headerValue(env, "CORS_ORIGIN", "*"),
     logLevel: _oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warning", "error"] as const),
     logFormat: _oneOf(env, "LOG_FORMAT", "json", ["json", "pretty"] as const),
     ...overrides,

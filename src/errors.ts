@@ -74,3 +74,19 @@ export class StoreUnavailableError extends EdgeError {
     this.cause = cause;
   }
 }
+
+/**
+ * Thrown by a store for an argument a contract passed that it cannot use (a forged `kv.list`
+ * cursor). Unlike other store errors its message is written for the contract and reaches it.
+ */
+export class InvalidArgumentError extends TypeError {
+  /**
+   * Creates the error.
+   *
+   * @param message what was wrong, in the contract's terms
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "TypeError";
+  }
+}

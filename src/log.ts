@@ -3,7 +3,8 @@
  * `LOG_FORMAT=pretty`), through LogTape.
  *
  * Categories: `tana-edge.http` (access log), `tana-edge.contract` (captured `console.*` of
- * contracts, tagged with `contractId` and `requestId`), `tana-edge.sandbox`, `tana-edge.store`,
+ * contracts, tagged with `contractId` and `requestId`), `tana-edge.host` (host calls that failed
+ * inside the server), `tana-edge.contracts` (contract lookups and compiles), `tana-edge.sandbox`,
  * `tana-edge.server`.
  *
  * @module
@@ -55,7 +56,7 @@ export async function setupLogging(
 /**
  * Returns the logger of one part of the server.
  *
- * @param part `http`, `contract`, `sandbox`, `store` or `server`
+ * @param part `http`, `contract`, `host`, `contracts`, `sandbox` or `server`
  * @returns a LogTape logger under the `tana-edge` category
  */
 export function logger(part: string): Logger {

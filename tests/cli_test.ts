@@ -114,6 +114,20 @@ Deno.test("contracts deploy and list write to and read from the configured store
     const listed = await cli(["contracts", "list"], env);
     assert.equal(listed.code, 0);
     assert.match(listed.stdout, /^greeter\tgreeter\tv2\tactive/m);
+
+    // Ids no URL could reach, and names already taken, are refused with the reason only.
+    for (
+      const [args, reason] of [
+        [["--id", "a b"], /Contract id "a b" must be 1–128 letters/],
+        [["--id", "metrics"], /Contract id "metrics" is reserved/],
+        [["--id", "other", "--name", "greeter"], /cannot deploy .*UNIQUE|cannot deploy .*unique/i],
+      ] as const
+    ) {
+      const refused = await cli(["contracts", "deploy", file, ...args], env);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, reason);
+      assert.doesNotMatch(refused.stderr, /\n\s+at /, "no stack trace");
+    }
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -154,4 +168,7 @@ Deno.test("an invalid setting stops start-up with a message naming the variable"
   const url = await cli(["serve"], { DATABASE_URL: "mysql://x" });
   assert.equal(url.code, 1);
   assert.match(url.stderr, /Invalid DATABASE_URL/);
+  const cors = await cli(["serve"], { CORS_ORIGIN: "https://a.example\r\nx-evil: 1" });
+  assert.equal(cors.code, 1);
+  assert.match(cors.stderr, /Invalid CORS_ORIGIN/);
 });

@@ -250,6 +250,12 @@ for (const kind of STORES) {
         assert.equal(preflight.status, 204);
         assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
         assert.match(preflight.headers.get("access-control-allow-methods")!, /POST/);
+        // A made-up method is answered but adds no label series of its own.
+        const odd = await server.get("/hello", { method: "FROB1" });
+        await odd.body?.cancel();
+        const after = await (await server.get("/metrics")).text();
+        assert.doesNotMatch(after, /FROB1/);
+        assert.match(after, /tana_edge_http_requests_total\{method="other",route="contract"/);
       });
 
       await t.step("workers are spawned per request (metric grows)", async () => {

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { loadConfig } from "../src/config.ts";
+import { ContractLoader } from "../src/contracts/loader.ts";
+import { Metrics } from "../src/http/metrics.ts";
 import { startServer } from "../src/server.ts";
 import { openStore } from "../src/store/open.ts";
 import type { PostgresStore } from "../src/store/postgres.ts";
@@ -69,6 +71,79 @@ Deno.test("two instances serve updated code and stop serving deactivated contrac
     }
   } finally {
     for (const s of servers) await s.close();
+    await db.drop();
+  }
+});
+
+Deno.test("a lookup that a change overtakes is used once, not cached", async () => {
+  const db = await migratedDatabase();
+  const config = loadConfig({ DATABASE_URL: db.url, CONTRACT_RECHECK_MS: "600000" });
+  const store = await openStore(config);
+  // The real store, with each lookup held back after it has read its row, so that a deploy
+  // can commit (and be notified) while the lookup is still in flight.
+  let gate = Promise.withResolvers<void>();
+  const slow = new Proxy(store, {
+    get(target, key) {
+      if (key === "findContract") {
+        return async (idOrName: string) => {
+          const row = await target.findContract(idOrName);
+          await gate.promise;
+          return row;
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const metrics = new Metrics();
+  const loader = new ContractLoader(slow, config, metrics);
+  try {
+    await loader.start();
+    await store.deployContract({
+      id: "racy",
+      name: "racy",
+      owner: "usr_test",
+      source: version("one"),
+    });
+    const first = loader.load("racy");
+    await new Promise((r) => setTimeout(r, 100)); // the lookup has read version one
+    await withSql(
+      db.url,
+      (sql) =>
+        sql`UPDATE contracts SET source = ${
+          version("two")
+        }, code_hash = 'h2', version = 2 WHERE id = 'racy'`,
+    );
+    await within(2000, async () => (await metrics.invalidations.get()).values.length > 0);
+    gate.resolve();
+    assert.equal((await first).row.version, 1);
+    gate = Promise.withResolvers<void>();
+    gate.resolve();
+    assert.equal((await loader.load("racy")).row.version, 2, "the overtaken row was cached");
+  } finally {
+    await loader.stop();
+    await store.close();
+    await db.drop();
+  }
+});
+
+Deno.test("a database error in a host call reaches the log, not the contract", async () => {
+  const db = await migratedDatabase();
+  const server = await startTestServer({ DATABASE_URL: db.url });
+  try {
+    await server.deploy(
+      "reader",
+      `import { kv } from "tana:kv";
+      export async function get() {
+        try { return { value: await kv.get("k") }; } catch (e) { return { name: e.name, message: e.message }; }
+      }`,
+    );
+    await withSql(db.url, (sql) => sql`DROP TABLE kv`);
+    const res = await server.json("/reader");
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { name: "Error", message: "Host call kv.get failed" });
+  } finally {
+    await server.close();
     await db.drop();
   }
 });

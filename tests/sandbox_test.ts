@@ -3,6 +3,10 @@
  * failed requests, bounded admission.
  */
 import assert from "node:assert/strict";
+import { loadConfig } from "../src/config.ts";
+import { Metrics } from "../src/http/metrics.ts";
+import { buildWorkerModules } from "../src/sandbox/modules.ts";
+import { Supervisor } from "../src/sandbox/supervisor.ts";
 import { startTestServer } from "./_server.ts";
 
 const HELLO = `export function get() { return { ok: true }; }`;
@@ -359,5 +363,61 @@ Deno.test("shims a warm worker loaded ahead of its request behave as when the co
     }
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("start-up survives a sandbox that dies before it is ready", async () => {
+  const supervisor = new Supervisor(
+    loadConfig({ SANDBOX_PROCESSES: "2" }),
+    buildWorkerModules(),
+    new Metrics(),
+  );
+  try {
+    const started = supervisor.start();
+    const [first] = supervisor.pids();
+    Deno.kill(first, "SIGKILL"); // a sandbox takes ≈ 0.3 s to report ready
+    await Promise.race([
+      started,
+      new Promise((_, reject) => setTimeout(() => reject(new Error("start() hangs")), 15_000)),
+    ]);
+    assert.equal(supervisor.capacity().ready, 2);
+    assert.ok(!supervisor.pids().includes(first));
+  } finally {
+    await supervisor.stop();
+  }
+});
+
+Deno.test("start-up fails with the cause when sandboxes keep dying before they are ready", async () => {
+  const supervisor = new Supervisor(
+    loadConfig({ SANDBOX_PROCESSES: "1" }),
+    buildWorkerModules(),
+    new Metrics(),
+  );
+  let killing = true;
+  const killer = (async () => {
+    while (killing) {
+      for (const pid of supervisor.pids()) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  try {
+    const started = supervisor.start();
+    await assert.rejects(
+      Promise.race([
+        started,
+        new Promise((_, reject) => setTimeout(() => reject(new Error("start() hangs")), 15_000)),
+      ]),
+      /Sandbox processes did not start \(3 attempts\)/,
+    );
+  } finally {
+    killing = false;
+    await killer;
+    await supervisor.stop();
   }
 });

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ContractRow, Store } from "../store/types.ts";
+import { contractIdProblem } from "../http/request.ts";
 
 /** Owner recorded for example contracts. */
 export const EXAMPLE_OWNER = "usr_alice";
@@ -32,10 +33,15 @@ export async function deployFile(
   const fileName = String(path).split("/").pop() ?? "";
   const id = opts.id ?? contractIdOf(fileName);
   if (!id) throw new TypeError(`Cannot derive a contract id from "${fileName}": pass --id`);
+  const name = opts.name ?? id;
+  for (const [what, value] of [["id", id], ["name", name]]) {
+    const problem = contractIdProblem(value);
+    if (problem) throw new TypeError(`Contract ${what} "${value}" ${problem}`);
+  }
   const source = await Deno.readTextFile(path);
   return store.deployContract({
     id,
-    name: opts.name ?? id,
+    name,
     owner: opts.owner ?? EXAMPLE_OWNER,
     source,
   });

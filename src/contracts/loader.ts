@@ -49,6 +49,8 @@ export class ContractLoader {
   #unknown = new LruCache<string, number>(NEGATIVE_CACHE_MAX);
   /** Lookups in progress, so a burst for one key becomes one query. */
   #lookups = new Map<string, Promise<ContractRow | null>>();
+  /** Bumped by every invalidation; a lookup that spans one is not cached. */
+  #generation = 0;
   #unwatch: (() => Promise<void>) | null = null;
   #probe: ReturnType<typeof setInterval> | undefined;
   #storeDown = false;
@@ -123,6 +125,10 @@ export class ContractLoader {
    */
   invalidate(change: ContractChange, source = "notify"): void {
     this.metrics.invalidations.inc({ source: change.id === null ? "reconnect" : source });
+    // A lookup in flight may have read the row before the change: it must not be cached, nor
+    // joined by requests that arrive after the change.
+    this.#generation++;
+    this.#lookups.clear();
     if (change.id === null) {
       this.#rows.clear();
       this.#unknown.clear();
@@ -166,20 +172,26 @@ export class ContractLoader {
     const cached = this.#cacheRows ? this.#rows.get(key) : undefined;
     if (cached && now - cached.checkedAt < this.config.contractRecheckMs) return cached.row;
     let row: ContractRow | null;
+    const generation = this.#generation;
     try {
       let lookup = this.#lookups.get(key);
       if (!lookup) {
-        lookup = this.store.findContract(key).finally(() => this.#lookups.delete(key));
-        this.#lookups.set(key, lookup);
+        const started: Promise<ContractRow | null> = this.store.findContract(key).finally(() => {
+          if (this.#lookups.get(key) === started) this.#lookups.delete(key);
+        });
+        this.#lookups.set(key, lookup = started);
       }
       row = await lookup;
     } catch (error) {
-      if (error instanceof StoreUnavailableError) {
+      if (error instanceof StoreUnavailableError && cached) {
+        // Serve what we know while the database is away; a failed request is counted where
+        // it is answered instead.
         this.metrics.storeUnavailable.inc();
-        if (cached) return cached.row; // serve what we know while the database is away
+        return cached.row;
       }
       throw error;
     }
+    if (generation !== this.#generation) return row; // changed meanwhile: use once, do not keep
     if (row === null) {
       if (this.config.negativeCacheTtlMs > 0) {
         this.#unknown.set(key, now + this.config.negativeCacheTtlMs);

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import { StoreUnavailableError } from "../errors.ts";
+import { InvalidArgumentError, StoreUnavailableError } from "../errors.ts";
 import type { ContractRow, Store } from "../store/types.ts";
 import { fetchAllowed } from "./fetch.ts";
 import type { HostOp } from "./ops.ts";
@@ -105,6 +105,9 @@ export class HostCapabilities {
       if (error instanceof StoreUnavailableError) {
         ctx.storeFailed = true;
         throw new HostCallError("StoreUnavailableError", "The ledger store is unavailable");
+      }
+      if (error instanceof InvalidArgumentError) {
+        throw new HostCallError("TypeError", error.message);
       }
       throw error;
     }

@@ -6,7 +6,7 @@
 import type { Config } from "../config.ts";
 import type { ContractLoader } from "../contracts/loader.ts";
 import { EdgeError, StoreUnavailableError } from "../errors.ts";
-import { type CallContext, HostCapabilities } from "../host/capabilities.ts";
+import { type CallContext, HostCallError, HostCapabilities } from "../host/capabilities.ts";
 import { callKey, type PlannedCall, ReadAhead } from "../host/readahead.ts";
 import { logger } from "../log.ts";
 import type { RunJob, Supervisor } from "../sandbox/supervisor.ts";
@@ -17,6 +17,8 @@ import { errorResponse, json } from "./responses.ts";
 
 const accessLog = logger("http");
 const contractLog = logger("contract");
+const hostLog = logger("host");
+const KNOWN_METHODS = new Set(["GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"]);
 
 /** Response headers a contract may not set. */
 const RESERVED_HEADERS = new Set([
@@ -141,7 +143,21 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
       block,
       readAhead,
       onCall: async (op, args) => {
-        const answer = await host.handle(ctx, op, args);
+        let answer;
+        try {
+          answer = await host.handle(ctx, op, args);
+        } catch (error) {
+          if (error instanceof HostCallError) throw error;
+          // A driver or runtime error may name tables, roles or paths: the log gets it, the
+          // contract (and so the client) only learns that the call failed.
+          hostLog.error("Host call {op} failed: {error}", {
+            op,
+            error: error instanceof Error ? error.stack ?? error.message : String(error),
+            contractId: contract.row.id,
+            requestId,
+          });
+          throw new HostCallError("Error", `Host call ${op} failed`);
+        }
         if (readAheads.learnable(op, answer)) made.push({ key: callKey(op, args), op, args });
         return answer;
       },
@@ -238,7 +254,9 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
     response.headers.set("x-request-id", requestId);
     cors(response.headers);
     const seconds = (performance.now() - started) / 1000;
-    metrics.requests.inc({ method: req.method, route, status: String(response.status) });
+    // The method is client-chosen: any other token would add a label series for good.
+    const method = KNOWN_METHODS.has(req.method) ? req.method : "other";
+    metrics.requests.inc({ method, route, status: String(response.status) });
     metrics.duration.observe({ route }, seconds);
     if (route === "contract") {
       // Recorded in the next turn, once the response is on its way (0.1–0.2 ms at light load).

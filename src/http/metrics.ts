@@ -157,7 +157,7 @@ export class Metrics {
     });
     this.storeUnavailable = new client.Counter({
       name: "tana_edge_store_unavailable_total",
-      help: "Store operations that failed because the store was unreachable",
+      help: "Requests that met an unreachable store (served a cached contract, or failed with 503)",
       registers,
     });
     this.invalidations = new client.Counter({

@@ -10,6 +10,30 @@ import type { ContractRow } from "../store/types.ts";
 
 /** Contract ids and names: letters, digits, `_`, `-`, `.`, up to 128 characters. */
 const CONTRACT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Paths the server answers itself, so no contract may take them as its id or name. */
+const RESERVED_IDS = new Set(["health", "ready", "metrics"]);
+
+/**
+ * Why a string cannot be a contract id or name in a URL, if it cannot.
+ *
+ * @param value a proposed id or name
+ * @returns the reason, or `null` when the value can be served
+ *
+ * @example
+ * ```ts
+ * import { contractIdProblem } from "./request.ts";
+ * console.assert(contractIdProblem("hello") === null);
+ * console.assert(contractIdProblem("metrics") !== null);
+ * ```
+ */
+export function contractIdProblem(value: string): string | null {
+  if (!CONTRACT_ID.test(value)) {
+    return "must be 1–128 letters, digits, '_', '-' or '.', starting with a letter or digit";
+  }
+  if (RESERVED_IDS.has(value)) return "is reserved for the server's own route";
+  return null;
+}
+
 /** Request ids accepted from clients; anything else is replaced. */
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 

@@ -31,6 +31,8 @@ const BLAME_WINDOW_MS = 2000;
 const RECENT_TIMEOUTS_MAX = 64;
 /** Delay before replacing a sandbox that died without ever becoming ready. */
 const RESTART_BACKOFF_MS = 1000;
+/** Sandboxes that may die before ever being ready while the server starts. */
+const START_ATTEMPTS = 3;
 /** A sandbox that does not report ready within this time is killed and replaced. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -172,6 +174,8 @@ export class Supervisor {
   #running = new Map<string, number>();
   #nextSandboxId = 1;
   #nextRunId = 1;
+  /** Set while {@link Supervisor.start} waits for every sandbox to be ready. */
+  #startup: { resolve: () => void; reject: (error: Error) => void; failures: number } | null = null;
   #stopping = false;
   #initMessage: ToSandbox;
 
@@ -209,11 +213,20 @@ export class Supervisor {
     };
   }
 
-  /** Starts every sandbox process and resolves when all are ready. */
+  /**
+   * Starts every sandbox process and resolves when all are ready. A sandbox that dies before it
+   * is ready is replaced (after a back-off); after {@link START_ATTEMPTS} such deaths start-up
+   * fails with the last sandbox's stderr instead of waiting for ever.
+   */
   async start(): Promise<void> {
-    const started = [];
-    for (let i = 0; i < this.config.sandboxProcesses; i++) started.push(this.#spawn("initial"));
-    await Promise.all(started.map((s) => s.ready));
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#startup = { resolve, reject, failures: 0 };
+    for (let i = 0; i < this.config.sandboxProcesses; i++) this.#spawn("initial");
+    try {
+      await promise;
+    } finally {
+      this.#startup = null;
+    }
   }
 
   /** Ready sandbox processes, and how many there should be. */
@@ -284,7 +297,9 @@ export class Supervisor {
     this.#stopping = true;
     for (const item of this.#queue.splice(0)) {
       clearTimeout(item.timer);
-      item.reject(new EdgeError(503, "overloaded", "Server is shutting down"));
+      item.reject(
+        new EdgeError(503, "overloaded", "Server is shutting down", { "retry-after": "1" }),
+      );
     }
     const exits = [...this.#sandboxes].map((s) => {
       s.close();
@@ -595,7 +610,19 @@ export class Supervisor {
         return;
       case "fail": {
         const [status, code] = FAILURES[message.code] ?? FAILURES.internal_error;
-        this.#settle(sandbox, message.rid, new EdgeError(status, code, message.message));
+        if (code === "internal_error") {
+          // The sandbox's own fault, which may quote host internals: the log gets the text.
+          log.error("Sandbox {sandbox} failed a run: {text}", {
+            sandbox: sandbox.id,
+            text: message.message,
+            contractId: pending.job.contractId,
+            requestId: pending.job.requestId,
+          });
+        }
+        const text = code === "internal_error"
+          ? "The sandbox could not run this request"
+          : message.message;
+        this.#settle(sandbox, message.rid, new EdgeError(status, code, text));
         return;
       }
       case "log":
@@ -630,6 +657,12 @@ export class Supervisor {
     this.#sandboxes.delete(sandbox);
     this.metrics.sandboxRss.remove({ sandbox: String(sandbox.id) });
     this.#updateReady();
+    if (this.#startup && !sandbox.everReady && ++this.#startup.failures >= START_ATTEMPTS) {
+      const tail = sandbox.stderrTail.trim().slice(-1000) || "no output";
+      this.#startup.reject(
+        new Error(`Sandbox processes did not start (${START_ATTEMPTS} attempts): ${tail}`),
+      );
+    }
     if (expected) {
       log.debug("Sandbox {sandbox} exited", { sandbox: sandbox.id });
     } else {
@@ -669,7 +702,11 @@ export class Supervisor {
       }
     }
     for (const rid of [...sandbox.pending.keys()]) {
-      this.#settle(sandbox, rid, new EdgeError(503, "sandbox_crashed", "Sandbox exited"));
+      this.#settle(
+        sandbox,
+        rid,
+        new EdgeError(503, "sandbox_crashed", "Sandbox exited", { "retry-after": "1" }),
+      );
     }
     if (
       !this.#stopping && (wasReady || !expected) && this.#liveCount() < this.config.sandboxProcesses
@@ -745,5 +782,6 @@ export class Supervisor {
     let ready = 0;
     for (const s of this.#sandboxes) if (s.state === "ready") ready++;
     this.metrics.sandboxesReady.set(ready);
+    if (ready >= this.config.sandboxProcesses) this.#startup?.resolve();
   }
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from "../errors.ts";
 
 /** Largest (and default) `kv.list` page, as in the Workers KV API. */
 export const KV_LIST_MAX = 1000;
@@ -30,7 +31,7 @@ export function encodeCursor(key: string): string {
 /**
  * Decodes a cursor made by {@link encodeCursor} back to the key it stands for.
  *
- * @throws {TypeError} when the cursor was not made by `kv.list`
+ * @throws {InvalidArgumentError} when the cursor was not made by `kv.list`
  */
 export function decodeCursor(cursor: string): string {
   try {
@@ -39,7 +40,7 @@ export function decodeCursor(cursor: string): string {
     const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new TypeError("Invalid KV cursor: pass the cursor returned by kv.list");
+    throw new InvalidArgumentError("Invalid KV cursor: pass the cursor returned by kv.list");
   }
 }
 

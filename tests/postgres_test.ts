@@ -186,6 +186,37 @@ Deno.test("a flood of unknown ids causes a bounded number of queries", async () 
   }
 });
 
+Deno.test("requests shed for lack of capacity cost the store no reads", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "1",
+    QUEUE_SIZE: "0",
+  }, "postgres");
+  try {
+    const store = server.store as PostgresStore;
+    await server.deploy(
+      "hold",
+      `export async function get() { await new Promise((r) => setTimeout(r, 1500)); return 1; }`,
+    );
+    await server.deploy(
+      "chain",
+      `import { block } from "tana:block";
+      export async function get() { return (await block.getLatestBlock())?.height ?? null; }`,
+    );
+    assert.equal((await server.json("/chain")).status, 200); // its row is now cached
+    const holding = server.json("/hold");
+    while (server.supervisor.capacity().inFlight === 0) await new Promise((r) => setTimeout(r, 10));
+    const before = store.queryCount;
+    const shed = await Promise.all(Array.from({ length: 20 }, () => server.json("/chain")));
+    const queries = store.queryCount - before;
+    assert.ok(shed.every((r) => r.status === 503 && r.body.code === "overloaded"));
+    assert.equal(queries, 0, `shed requests made ${queries} store queries`);
+    assert.equal((await holding).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("the server survives Postgres going away and recovers by itself", async () => {
   const db = await migratedDatabase();
   const dbUrl = new URL(db.url);

@@ -65,15 +65,18 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
   async function ready(): Promise<Response> {
     const capacity = supervisor.capacity();
     let storeOk = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
         store.ping(),
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error("timeout")), READY_TIMEOUT_MS)
-        ),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("timeout")), READY_TIMEOUT_MS);
+        }),
       ]);
     } catch {
       storeOk = false;
+    } finally {
+      clearTimeout(timer);
     }
     const ok = storeOk && capacity.ready > 0;
     return json({
@@ -127,6 +130,9 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
       );
     }
     const body = req.method === "POST" ? await readJsonBody(req, config.maxBodyBytes) : null;
+    // A request that will be shed must not cost the store its reads first.
+    const refused = supervisor.refusal(contract.row.id);
+    if (refused) throw refused;
     const block = contract.needsBlock ? await store.latestBlock() : null;
     const ctx: CallContext = { contract: contract.row, fetches: 0, storeFailed: false };
     const plan = `${contract.row.id} ${contract.row.codeHash} ${req.method}`;

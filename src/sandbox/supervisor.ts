@@ -31,6 +31,8 @@ const BLAME_WINDOW_MS = 2000;
 const RECENT_TIMEOUTS_MAX = 64;
 /** Delay before replacing a sandbox that died without ever becoming ready. */
 const RESTART_BACKOFF_MS = 1000;
+/** How long stopping waits for sandboxes to finish their runs before killing them. */
+const STOP_GRACE_MS = 5000;
 /** Sandboxes that may die before ever being ready while the server starts. */
 const START_ATTEMPTS = 3;
 /** A sandbox that does not report ready within this time is killed and replaced. */
@@ -262,34 +264,47 @@ export class Supervisor {
    * @throws {EdgeError} for every way a run can end without a result
    */
   run(job: RunJob): Promise<RunOutcome> {
-    const left = this.quarantine.remainingMs(job.contractId);
-    if (left > 0) {
-      this.metrics.quarantineRefusals.inc();
-      return Promise.reject(
-        new EdgeError(
-          503,
-          "contract_quarantined",
-          `Contract is quarantined for ${
-            Math.ceil(left / 1000)
-          } s after repeatedly crashing its sandbox`,
-          { "retry-after": String(Math.ceil(left / 1000)) },
-        ),
-      );
-    }
+    const refused = this.refusal(job.contractId);
+    if (refused) return Promise.reject(refused);
     const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
     const sandbox = this.#underCap(job.contractId) ? this.#pick() : null;
     if (sandbox) this.#dispatch(sandbox, { job, resolve, reject });
-    else if (this.#queue.length < this.config.queueSize) {
-      // A request that cannot start soon is better refused now, while the client can retry
-      // elsewhere, than answered late: this bounds the latency of what is admitted.
+    else {
+      // The queue has room (else `refusal` said so). A request that cannot start soon is better
+      // refused now, while the client can retry elsewhere, than answered late: this bounds the
+      // latency of what is admitted.
       this.#enqueue({ job, resolve, reject }, "back", this.config.queueTimeoutMs, () => {
         this.metrics.queueTimeouts.inc();
         return _overloaded();
       });
-    } else {
-      reject(_overloaded());
     }
     return promise;
+  }
+
+  /**
+   * Why a run of this contract would be refused right now, if it would: the contract is
+   * quarantined, or no slot is free for it and the queue is full. The HTTP handler asks before
+   * it does the store reads a run needs, so shed requests cost the store nothing; {@link run}
+   * asks again.
+   *
+   * @param contractId the contract to run
+   * @returns the 503 to answer with, or `null` when the run would be admitted
+   */
+  refusal(contractId: string): EdgeError | null {
+    const left = this.quarantine.remainingMs(contractId);
+    if (left > 0) {
+      this.metrics.quarantineRefusals.inc();
+      const seconds = Math.ceil(left / 1000);
+      return new EdgeError(
+        503,
+        "contract_quarantined",
+        `Contract is quarantined for ${seconds} s after repeatedly crashing its sandbox`,
+        { "retry-after": String(seconds) },
+      );
+    }
+    const slot = this.#underCap(contractId) && this.#pick() !== null;
+    if (!slot && this.#queue.length >= this.config.queueSize) return _overloaded();
+    return null;
   }
 
   /** Stops every sandbox (waiting for runs in progress) and refuses new work. */
@@ -305,7 +320,12 @@ export class Supervisor {
       s.close();
       return s.child.status.catch(() => {});
     });
-    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(exits),
+      new Promise((r) => timer = setTimeout(r, STOP_GRACE_MS)),
+    ]);
+    clearTimeout(timer);
     for (const s of this.#sandboxes) {
       try {
         s.child.kill("SIGKILL");

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { log, type RuntimeVersions, runtimeVersions } from "./_runtime.ts";
+import { log, runtimeVersions } from "./_runtime.ts";
 
 /** The tana-edge release these shims implement. */
 export const TANA_VERSION = "0.1.0";
@@ -51,11 +51,8 @@ export const console: TanaConsole = Object.freeze({
   debug: (...args: unknown[]) => log("debug", args),
 });
 
-// Shims are loaded before the worker bootstrap removes the `Deno` namespace, so the versions
-// are captured here, at load time; the host may still override them through `_setVersions`.
-const _loaded: RuntimeVersions = _versionsAtLoad();
-
-// The host may send its versions after the shims load, so these are read on access.
+// The bootstrap records the versions (from `Deno.version`, before lockdown) before any shim
+// loads; they are read on access.
 /**
  * Runtime versions, e.g. `{ tana: "0.1.0", deno: "2.9.6", v8: "…", typescript: "…" }`.
  *
@@ -68,37 +65,15 @@ const _loaded: RuntimeVersions = _versionsAtLoad();
 export const version: TanaVersion = Object.freeze({
   tana: TANA_VERSION,
   get deno(): string {
-    return runtimeVersions().deno ?? _loaded.deno ?? _denoFromUserAgent() ?? "unknown";
+    return runtimeVersions().deno ?? "unknown";
   },
   get v8(): string {
-    return runtimeVersions().v8 ?? _loaded.v8 ?? "unknown";
+    return runtimeVersions().v8 ?? "unknown";
   },
   get typescript(): string {
-    return runtimeVersions().typescript ?? _loaded.typescript ?? "unknown";
+    return runtimeVersions().typescript ?? "unknown";
   },
 });
-
-// `Deno.version` needs no permission; it is read once, before the namespace is removed.
-function _versionsAtLoad(): RuntimeVersions {
-  try {
-    const found = (globalThis as { Deno?: { version?: Record<string, unknown> } }).Deno?.version;
-    if (!found) return {};
-    const pick = (name: string): string | undefined => {
-      const value = found[name];
-      return typeof value === "string" ? value : undefined;
-    };
-    return { deno: pick("deno"), v8: pick("v8"), typescript: pick("typescript") };
-  } catch {
-    return {};
-  }
-}
-
-// Workers keep `navigator.userAgent` ("Deno/2.9.6") even without the Deno namespace.
-function _denoFromUserAgent(): string | undefined {
-  const agent = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent;
-  if (typeof agent !== "string") return undefined;
-  return /\bDeno\/(\S+)/.exec(agent)?.[1];
-}
 
 /** The module as one object: `import core from "tana:core"`. */
 export default { console, version };

@@ -2,7 +2,8 @@
  * `tana:net` (also `tana/net`): the `Response` a handler may return, and the request type.
  *
  * A `Response` is a frozen object carrying `status`, lower-cased `headers` and `bodyText`, and
- * the brand the worker recognises it by; nothing is validated later, so it is checked here.
+ * the brand the worker recognises it by. It is checked here, so that a mistake fails where the
+ * contract made it; the bootstrap and the sandbox process check the result again.
  *
  * @module
  */

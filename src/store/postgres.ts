@@ -579,7 +579,10 @@ class _Pool {
     this.#resetAt = now;
     const old = this.sql;
     this.sql = postgres(this.#url, this.#settings);
-    this.#retired.push(old.end({ timeout: 1 }).catch(() => {}));
+    const ending: Promise<void> = old.end({ timeout: 1 }).catch(() => {}).finally(() => {
+      this.#retired = this.#retired.filter((p) => p !== ending);
+    });
+    this.#retired.push(ending);
   }
 
   async end(): Promise<void> {

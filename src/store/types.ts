@@ -30,7 +30,7 @@ export interface ContractRow {
   updatedAt: string;
 }
 
-/** What `contracts deploy` writes. Missing `id` means "derive from name"; version auto-increments. */
+/** What `contracts deploy` writes; the version is the previous one plus one. */
 export interface ContractInput {
   /** Contract id to create or update. */
   id: string;

@@ -421,3 +421,30 @@ Deno.test("start-up fails with the cause when sandboxes keep dying before they a
     await supervisor.stop();
   }
 });
+
+Deno.test("a draining sandbox delivers its last, large result before it exits", async () => {
+  // Every request retires its sandbox. Each run outlasts the start of the replacement, so its
+  // sandbox is told to drain while the run is in flight and exits right after writing the result.
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_MAX_REQUESTS: "1",
+    MAX_RESPONSE_BYTES: String(8 * 1024 * 1024),
+  });
+  try {
+    await server.deploy(
+      "big",
+      `export async function get() {
+        await new Promise((r) => setTimeout(r, 800));
+        return { data: "z".repeat(4 * 1024 * 1024) };
+      }`,
+    );
+    for (let i = 0; i < 4; i++) {
+      const res = await server.get("/big");
+      const text = await res.text();
+      assert.equal(res.status, 200, text.slice(0, 200));
+      assert.equal(JSON.parse(text).data.length, 4 * 1024 * 1024);
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -11,6 +11,8 @@ import { InvalidArgumentError, StoreUnavailableError } from "../errors.ts";
 import type { ContractRow, Store } from "../store/types.ts";
 import { fetchAllowed } from "./fetch.ts";
 import type { HostOp } from "./ops.ts";
+// The limits the shims promise contracts, checked again here where contract code cannot reach.
+import { MAX_BATCH_QUERY, MAX_KEY_BYTES, MAX_LIST_LIMIT } from "../shims/_runtime.ts";
 import { HOST_OPS } from "./ops.ts";
 
 /** Per-request state host calls need. */
@@ -36,10 +38,6 @@ export class HostCallError extends Error {
     this.name = name;
   }
 }
-
-/** Largest batch a block query may ask for (`MAX_BATCH_QUERY`). */
-export const MAX_BATCH_QUERY = 10;
-const MAX_KEY_BYTES = 512;
 
 /** Answers host calls for contracts. */
 export class HostCapabilities {
@@ -70,7 +68,9 @@ export class HostCapabilities {
         case "kv.get":
           return await this.store.kvGet(id, _key(a.key));
         case "kv.list": {
-          const limit = a.limit === undefined ? 1000 : _int(a.limit, "limit", 1, 1000);
+          const limit = a.limit === undefined
+            ? MAX_LIST_LIMIT
+            : _int(a.limit, "limit", 1, MAX_LIST_LIMIT);
           return await this.store.kvList(id, {
             prefix: _optString(a.prefix, "prefix"),
             cursor: _optString(a.cursor, "cursor"),

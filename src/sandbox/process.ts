@@ -178,7 +178,7 @@ function _finish(run: Run): void {
   // this thread 0.1–0.3 ms (measured at light load), which the response need not wait for.
   const worker = run.warm?.worker;
   if (worker) setTimeout(() => worker.terminate(), 0);
-  if (draining && runs.size === 0) _exit();
+  if (draining && runs.size === 0) void _exit();
   // `new Worker()` blocks this thread for several milliseconds: refill the warm pool only after
   // this run's frames are written, never between a result and its delivery.
   _refill();
@@ -426,8 +426,14 @@ function _watchRss(): void {
   }, RSS_CHECK_MS);
 }
 
-function _exit(): never {
+/** Exits once every frame written so far has reached the pipe (the last result among them). */
+async function _exit(): Promise<never> {
   for (const warm of pool) warm.worker.terminate();
+  try {
+    await writer.close();
+  } catch {
+    // The server has gone: nothing left to deliver.
+  }
   Deno.exit(0);
 }
 
@@ -487,7 +493,7 @@ export async function runSandbox(): Promise<void> {
     Deno.exit(2);
   }
   draining = true;
-  if (runs.size === 0) _exit();
+  if (runs.size === 0) await _exit();
 }
 
 if (import.meta.main) await runSandbox();

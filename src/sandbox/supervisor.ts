@@ -533,9 +533,12 @@ export class Supervisor {
         // already gone
       }
     }, START_TIMEOUT_MS);
-    void this.#readFrames(sandbox).finally(() => clearTimeout(timer));
+    const framesRead = this.#readFrames(sandbox).finally(() => clearTimeout(timer));
     void this.#readStderr(sandbox);
-    void sandbox.child.status.then((status) => this.#onExit(sandbox, status));
+    // Frames still in the pipe when the process exits (its last results) are read first.
+    void Promise.all([sandbox.child.status, framesRead]).then(([status]) =>
+      this.#onExit(sandbox, status)
+    );
     return sandbox;
   }
 

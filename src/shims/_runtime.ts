@@ -199,8 +199,12 @@ export function latestBlock(): Block | null {
   return latest;
 }
 
-/** Largest KV key, in UTF-8 bytes (the Workers KV limit). */
+/** Largest KV key, in UTF-8 bytes (the Workers KV limit). The host checks the same limits. */
 export const MAX_KEY_BYTES = 512;
+/** Default and maximum `limit` of `kv.list`; larger limits are clamped to it. */
+export const MAX_LIST_LIMIT = 1000;
+/** Most ids (or heights) one block batch query may ask for. */
+export const MAX_BATCH_QUERY = 10;
 
 const _keyEncoder = new TextEncoder();
 

@@ -7,12 +7,11 @@
  * @module
  */
 import type { Block, Transaction, User } from "../store/types.ts";
-import { currentRequest, hostCall, latestBlock } from "./_runtime.ts";
+import { currentRequest, hostCall, latestBlock, MAX_BATCH_QUERY } from "./_runtime.ts";
 
 export type { Block, Transaction, User };
 
-/** Most ids (or heights) one batch query may ask for. */
-export const MAX_BATCH_QUERY = 10;
+export { MAX_BATCH_QUERY };
 
 /** The `block` object. */
 export interface TanaBlock {

@@ -6,12 +6,9 @@
  *
  * @module
  */
-import { checkKey, hostCall, MAX_KEY_BYTES, ReadOnlyError } from "./_runtime.ts";
+import { checkKey, hostCall, MAX_KEY_BYTES, MAX_LIST_LIMIT, ReadOnlyError } from "./_runtime.ts";
 
-export { MAX_KEY_BYTES, ReadOnlyError };
-
-/** Default and maximum `limit` of {@link TanaKv.list}; larger limits are clamped to it. */
-export const MAX_LIST_LIMIT = 1000;
+export { MAX_KEY_BYTES, MAX_LIST_LIMIT, ReadOnlyError };
 
 /** How `get` decodes a value. */
 export type KvValueType = "text" | "json" | "arrayBuffer";

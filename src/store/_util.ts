@@ -4,9 +4,10 @@
  * @module
  */
 import { InvalidArgumentError } from "../errors.ts";
+import { MAX_LIST_LIMIT } from "../shims/_runtime.ts";
 
 /** Largest (and default) `kv.list` page, as in the Workers KV API. */
-export const KV_LIST_MAX = 1000;
+export const KV_LIST_MAX: number = MAX_LIST_LIMIT;
 
 /** Lowercase hex SHA-256 of a contract's source text. */
 export async function codeHash(source: string): Promise<string> {

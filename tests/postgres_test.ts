@@ -44,6 +44,17 @@ async function withSql<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>): P
   }
 }
 
+/** Writes version two of a contract straight into the table, as another deployer would. */
+function deployVersionTwo(url: string, id: string): Promise<unknown> {
+  return withSql(
+    url,
+    (sql) =>
+      sql`UPDATE contracts SET source = ${
+        version("two")
+      }, code_hash = 'h2', version = 2 WHERE id = ${id}`,
+  );
+}
+
 Deno.test("two instances serve updated code and stop serving deactivated contracts within 1 s", async () => {
   const db = await migratedDatabase();
   const servers: TestServer[] = [];
@@ -54,13 +65,7 @@ Deno.test("two instances serve updated code and stop serving deactivated contrac
     await servers[0].deploy("fresh", version("one"));
     for (const s of servers) assert.deepEqual((await s.json("/fresh")).body, { v: "one" });
 
-    await withSql(
-      db.url,
-      (sql) =>
-        sql`UPDATE contracts SET source = ${
-          version("two")
-        }, code_hash = 'h2', version = 2 WHERE id = 'fresh'`,
-    );
+    await deployVersionTwo(db.url, "fresh");
     for (const s of servers) {
       await within(1000, async () => (await s.json("/fresh")).body.v === "two");
     }
@@ -107,13 +112,7 @@ Deno.test("a lookup that a change overtakes is used once, not cached", async () 
     });
     const first = loader.load("racy");
     await new Promise((r) => setTimeout(r, 100)); // the lookup has read version one
-    await withSql(
-      db.url,
-      (sql) =>
-        sql`UPDATE contracts SET source = ${
-          version("two")
-        }, code_hash = 'h2', version = 2 WHERE id = 'racy'`,
-    );
+    await deployVersionTwo(db.url, "racy");
     await within(2000, async () => (await metrics.invalidations.get()).values.length > 0);
     gate.resolve();
     assert.equal((await first).row.version, 1);

@@ -366,20 +366,31 @@ Deno.test("shims a warm worker loaded ahead of its request behave as when the co
   }
 });
 
-Deno.test("start-up survives a sandbox that dies before it is ready", async () => {
-  const supervisor = new Supervisor(
-    loadConfig({ SANDBOX_PROCESSES: "2" }),
+/** A supervisor on its own, without a server, with `processes` sandboxes. */
+function bareSupervisor(processes: number): Supervisor {
+  return new Supervisor(
+    loadConfig({ SANDBOX_PROCESSES: String(processes) }),
     buildWorkerModules(),
     new Metrics(),
   );
+}
+
+/** `started`, or a rejection if it has not settled within 15 s. */
+function orHang(started: Promise<void>): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("start() hangs")), 15_000);
+  });
+  return Promise.race([started, hang]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("start-up survives a sandbox that dies before it is ready", async () => {
+  const supervisor = bareSupervisor(2);
   try {
     const started = supervisor.start();
     const [first] = supervisor.pids();
     Deno.kill(first, "SIGKILL"); // a sandbox takes ≈ 0.3 s to report ready
-    await Promise.race([
-      started,
-      new Promise((_, reject) => setTimeout(() => reject(new Error("start() hangs")), 15_000)),
-    ]);
+    await orHang(started);
     assert.equal(supervisor.capacity().ready, 2);
     assert.ok(!supervisor.pids().includes(first));
   } finally {
@@ -388,11 +399,7 @@ Deno.test("start-up survives a sandbox that dies before it is ready", async () =
 });
 
 Deno.test("start-up fails with the cause when sandboxes keep dying before they are ready", async () => {
-  const supervisor = new Supervisor(
-    loadConfig({ SANDBOX_PROCESSES: "1" }),
-    buildWorkerModules(),
-    new Metrics(),
-  );
+  const supervisor = bareSupervisor(1);
   let killing = true;
   const killer = (async () => {
     while (killing) {
@@ -408,13 +415,7 @@ Deno.test("start-up fails with the cause when sandboxes keep dying before they a
   })();
   try {
     const started = supervisor.start();
-    await assert.rejects(
-      Promise.race([
-        started,
-        new Promise((_, reject) => setTimeout(() => reject(new Error("start() hangs")), 15_000)),
-      ]),
-      /Sandbox processes did not start \(3 attempts\)/,
-    );
+    await assert.rejects(orHang(started), /Sandbox processes did not start \(3 attempts\)/);
   } finally {
     killing = false;
     await killer;

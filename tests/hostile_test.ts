@@ -801,6 +801,34 @@ hostileTest("sandbox bounds logs and host calls", {}, async (t, server) => {
       for (const r of mine) assert.ok(String(r.properties.text).length <= 256 + 20);
     });
 
+    await t.step("huge log lines in a loop cost the sandbox no more than short ones", async () => {
+      const pids = server.supervisor.pids();
+      await server.deploy(
+        "loud",
+        `export function get() {
+          const big = "x".repeat(30e6);
+          for (let i = 0; i < 200; i++) console.log(big);
+          return { done: true };
+        }`,
+      );
+      const runs = await Promise.all([
+        ...Array.from({ length: 3 }, () => server.json("/loud")),
+        server.json("/ordinary?q=beside"),
+      ]);
+      for (const res of runs.slice(0, 3)) {
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(res.body, { done: true });
+        const mine = records.filter((r) =>
+          r.properties.requestId === res.headers.get("x-request-id")
+        );
+        assert.ok(mine.length <= 21, `${mine.length} log records kept`);
+        assert.ok(mine.some((r) => /^180 more log lines dropped/.test(String(r.properties.text))));
+        assert.ok(mine.some((r) => /… \(truncated\)$/.test(String(r.properties.text))));
+      }
+      assert.equal(runs[3].status, 200, JSON.stringify(runs[3].body));
+      assert.deepEqual(server.supervisor.pids(), pids, "no sandbox was lost");
+    });
+
     await t.step("a flood of host calls hits limit_exceeded", async () => {
       assertContractError(
         await attack(

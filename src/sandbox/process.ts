@@ -190,11 +190,19 @@ const utf8 = new TextEncoder();
 function _truncateUtf8(text: string, maxBytes: number): string {
   // Cheap exit: a UTF-16 unit is at most 3 UTF-8 bytes.
   if (text.length * 3 <= maxBytes) return text;
+  // Cut to at most `maxBytes` units before encoding, so a huge line costs no more than a long one.
+  const cut = text.length > maxBytes;
+  if (cut) text = text.slice(0, maxBytes);
   const bytes = utf8.encode(text);
-  if (bytes.byteLength <= maxBytes) return text;
+  if (bytes.byteLength <= maxBytes) return cut ? text + "… (truncated)" : text;
   let end = maxBytes;
   while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // back off a continuation byte
   return new TextDecoder().decode(bytes.subarray(0, end)) + "… (truncated)";
+}
+
+/** The worker's count of log lines it did not send; anything but a plain count is ignored. */
+function _droppedCount(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) > 0 ? value as number : 0;
 }
 
 /** Reports dropped log lines; must precede the run's last frame, after which logs are ignored. */
@@ -314,6 +322,7 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       return;
     }
     case "result": {
+      run.dropped += _droppedCount(data.logsDropped);
       const refused = _checkResult(data);
       if (refused) {
         _fail(run, refused[0], refused[1]);
@@ -340,6 +349,7 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       return;
     }
     case "error": {
+      run.dropped += _droppedCount(data.logsDropped);
       const code = data.code as FailureCode;
       const message = typeof data.message === "string" ? data.message : "Contract failed";
       _fail(run, WORKER_CODES.has(code) ? code : "invalid_response", scrubErrorText(message));
@@ -405,6 +415,7 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
     block: message.block,
     readAhead: message.readAhead,
     maxResponseBytes: limits.maxResponseBytes,
+    logLimits: { lines: limits.maxLogLines, bytes: limits.maxLogLineBytes },
   });
 }
 

@@ -12,6 +12,7 @@
 import {
   _attach,
   _begin,
+  _logsDropped,
   _readAheadUsed,
   _settle,
   _setVersions,
@@ -45,6 +46,8 @@ interface RunMessage {
   block: Block | null;
   readAhead: Record<string, unknown>;
   maxResponseBytes: number;
+  /** `MAX_LOG_LINES` and `MAX_LOG_LINE_BYTES`, applied before a line leaves the worker. */
+  logLimits?: { lines: number; bytes: number };
 }
 
 /** `reply` from the sandbox: the answer to a host call. */
@@ -266,7 +269,7 @@ function _checkCryptoParams(algorithm: unknown): void {
  * drops) or the error.
  */
 async function _run(message: RunMessage, kind: "result" | "warm" = "result"): Promise<void> {
-  _begin(message.request, message.block, message.readAhead);
+  _begin(message.request, message.block, message.readAhead, message.logLimits);
   let result: unknown;
   try {
     const mod = await import(message.url);
@@ -278,7 +281,12 @@ async function _run(message: RunMessage, kind: "result" | "warm" = "result"): Pr
       ? await handler(message.request, message.request.body)
       : await handler(message.request);
   } catch (error) {
-    post({ t: "error", code: "contract_error", message: _describe(error, message.url) });
+    post({
+      t: "error",
+      logsDropped: _logsDropped(),
+      code: "contract_error",
+      message: _describe(error, message.url),
+    });
     return;
   }
   try {
@@ -287,6 +295,7 @@ async function _run(message: RunMessage, kind: "result" | "warm" = "result"): Pr
     if (bytes.byteLength > message.maxResponseBytes) {
       post({
         t: "error",
+        logsDropped: _logsDropped(),
         code: "response_too_large",
         message:
           `Response is ${bytes.byteLength} bytes; the limit is ${message.maxResponseBytes} bytes`,
@@ -299,9 +308,15 @@ async function _run(message: RunMessage, kind: "result" | "warm" = "result"): Pr
       headers,
       body: bytes.buffer,
       used: _readAheadUsed(),
+      logsDropped: _logsDropped(),
     }, [bytes.buffer]);
   } catch (error) {
-    post({ t: "error", code: "invalid_response", message: _describe(error, message.url) });
+    post({
+      t: "error",
+      logsDropped: _logsDropped(),
+      code: "invalid_response",
+      message: _describe(error, message.url),
+    });
   }
 }
 

@@ -92,17 +92,35 @@ const _mapHas = Map.prototype.has;
 const _mapGet = Map.prototype.get;
 const _mapDelete = Map.prototype.delete;
 const _push = Array.prototype.push;
+const _slice = String.prototype.slice;
+
+/** Log lines this run may still send, and the longest (in UTF-16 units) worth sending. */
+let logLinesLeft = Infinity;
+let logLineChars = Infinity;
+/** Log lines not sent because the run used up its lines. */
+let logsDropped = 0;
 
 /** Called by the worker bootstrap when the run message arrives. */
 export function _begin(
   req: TanaRequest,
   block: Block | null,
   answers: Record<string, unknown> = {},
+  logLimits: { lines: number; bytes: number } = { lines: Infinity, bytes: Infinity },
 ): void {
   request = req;
   latest = block;
   readAhead = new Map(Object.entries(answers));
   readAheadUsed.length = 0;
+  logLinesLeft = logLimits.lines;
+  // A UTF-16 unit is at least one UTF-8 byte, so this keeps everything the sandbox keeps, plus
+  // one unit so that it sees the line was longer and marks the cut.
+  logLineChars = logLimits.bytes + 1;
+  logsDropped = 0;
+}
+
+/** Log lines the run wrote past its limit, reported with its result. */
+export function _logsDropped(): number {
+  return logsDropped;
 }
 
 /** Keys of the read-ahead answers the run used. */
@@ -185,7 +203,20 @@ export function formatLogArgs(args: unknown[]): string {
 
 /** Sends one captured `console.*` line to the host, tagged there with contract and request. */
 export function log(level: "debug" | "info" | "warn" | "error", args: unknown[]): void {
-  send?.({ t: "log", level, text: formatLogArgs(args) });
+  // Bounded here, before the copy to the sandbox: a contract logging a 60 MB string in a loop
+  // made the sandbox copy and cut every one of them (the sandbox still checks both limits).
+  if (logLinesLeft <= 0) {
+    logsDropped++;
+    return;
+  }
+  logLinesLeft--;
+  const text = formatLogArgs(args);
+  const line = typeof text !== "string"
+    ? "<unprintable>"
+    : text.length > logLineChars
+    ? _apply(_slice, text, [0, logLineChars]) as string
+    : text;
+  send?.({ t: "log", level, text: line });
 }
 
 /** The request being served; throws when called outside a request. */

@@ -195,7 +195,7 @@ Deno.test("requests shed for lack of capacity cost the store no reads", async ()
     const store = server.store as PostgresStore;
     await server.deploy(
       "hold",
-      `export async function get() { await new Promise((r) => setTimeout(r, 1500)); return 1; }`,
+      `export async function get() { await new Promise((r) => setTimeout(r, 3000)); return 1; }`,
     );
     await server.deploy(
       "chain",

@@ -183,6 +183,102 @@ Deno.test("a queued request that cannot start within QUEUE_TIMEOUT_MS is shed", 
   }
 });
 
+/** Computes (busy-waits) for `ms` of wall time, then answers. */
+const spin = (ms: number) =>
+  `export function get() { const end = Date.now() + ${ms}; while (Date.now() < end); return { ok: true }; }`;
+
+Deno.test("a sandbox takes one computing run at a time; a long run shares it after its turn", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_CONCURRENCY: "4" });
+  try {
+    await server.deploy("spin", spin(400));
+    let maxComputing = 0;
+    let maxInFlight = 0;
+    const sampler = setInterval(() => {
+      const { computing, inFlight } = server.supervisor.capacity();
+      maxComputing = Math.max(maxComputing, computing);
+      maxInFlight = Math.max(maxInFlight, inFlight);
+    }, 2);
+    const results = await Promise.all(Array.from({ length: 3 }, () => server.json("/spin")));
+    clearInterval(sampler);
+    assert.ok(results.every((r) => r.status === 200), JSON.stringify(results.map((r) => r.body)));
+    assert.equal(maxComputing, 1, "runs beside a computing one waited for its turn to end");
+    assert.equal(maxInFlight, 3, "a run still computing after its turn lets the next one in");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a run waiting for a host call lets the next run start in its sandbox", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  let calls = 0;
+  const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
+    calls++;
+    await held;
+    return new Response("late");
+  });
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "2",
+    FETCH_ALLOW_HOSTS: "127.0.0.1",
+  });
+  try {
+    await server.deploy(
+      "waiter",
+      `import { fetch } from "tana:utils";
+      export async function get() {
+        return { text: await (await fetch("http://127.0.0.1:${origin.addr.port}/")).text() };
+      }`,
+    );
+    await server.deploy("hello", HELLO);
+    let waiterDone = false;
+    const waiter = server.json("/waiter").finally(() => waiterDone = true);
+    await waitFor(2000, () => calls === 1);
+    assert.deepEqual(
+      { ...server.supervisor.capacity(), ready: undefined, expected: undefined },
+      { ready: undefined, expected: undefined, queued: 0, inFlight: 1, computing: 0 },
+    );
+    assert.deepEqual((await server.json("/hello")).body, { ok: true });
+    assert.equal(waiterDone, false, "hello ran while the waiter's host call was outstanding");
+    release();
+    assert.deepEqual((await waiter).body, { text: "late" });
+  } finally {
+    release();
+    await server.close();
+    await origin.shutdown();
+  }
+});
+
+Deno.test("a burst may queue beyond QUEUE_SIZE; a standing queue admits only QUEUE_SIZE", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "8",
+    QUEUE_SIZE: "1",
+    QUEUE_TIMEOUT_MS: "10000",
+    CONTRACT_CONCURRENCY: "8",
+  });
+  try {
+    // Each run computes for less than a turn, so runs go one at a time: nine take ≥ 360 ms.
+    await server.deploy("spin", spin(40));
+    await server.deploy("hello", HELLO);
+    const started = performance.now();
+    const burst = Array.from({ length: 9 }, () => server.json("/spin"));
+    await waitFor(2000, () => server.supervisor.capacity().queued >= 3);
+    const standingFor = 150 - (performance.now() - started);
+    if (standingFor > 0) await new Promise((r) => setTimeout(r, standingFor));
+    assert.ok(server.supervisor.capacity().queued >= 2, "the queue has not emptied");
+    const late = await server.json("/hello");
+    assert.equal(late.status, 503, "a standing queue holding QUEUE_SIZE runs refuses more");
+    assert.equal(late.body.code, "overloaded");
+    assert.equal(late.headers.get("retry-after"), "1");
+    const results = await Promise.all(burst);
+    assert.deepEqual(results.map((r) => r.status), Array(9).fill(200), "the burst was absorbed");
+    assert.equal((await server.json("/hello")).status, 200, "an emptied queue admits again");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("without a warm pool each request spawns its own worker on demand", async () => {
   const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "0" });
   try {

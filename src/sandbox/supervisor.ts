@@ -2,8 +2,15 @@
  * The supervisor: starts the zero-permission sandbox processes, hands each request to one of
  * them, answers their host calls, and replaces them when they die or grow old.
  *
- * Admission is bounded: at most `sandboxConcurrency` runs per ready sandbox, then a queue of
- * `queueSize`, then 503 `overloaded` with `Retry-After`. Memory therefore never grows with load.
+ * Admission is bounded: at most `sandboxConcurrency` runs per ready sandbox plus `queueSize`
+ * waiting, then 503 `overloaded` with `Retry-After`. Memory therefore never grows with load.
+ *
+ * Dispatch gives each sandbox one computing run at a time (see {@link TURN_MS}): a run that waits
+ * for a host call, or has computed for longer than a turn, lets the next one in. Every run needs
+ * a fresh worker, and on a machine with few cores runs that start beside a computing one only
+ * share its CPU, making each slower without adding throughput; waiting in the server's queue
+ * instead, they can still go to whichever sandbox frees first, and under sustained overload (a
+ * standing queue) only `queueSize` may wait, which bounds the latency of what is admitted.
  *
  * @module
  */
@@ -37,6 +44,17 @@ const STOP_GRACE_MS = 5000;
 const START_ATTEMPTS = 3;
 /** A sandbox that does not report ready within this time is killed and replaced. */
 const START_TIMEOUT_MS = 30_000;
+/**
+ * How long a run keeps its sandbox's turn while it computes. A hello run takes 1–3 ms of it (up
+ * to ~15 ms when it waits behind its sandbox's worker spawn); a run still computing after this
+ * is long, and lets newer runs share the cores with it rather than hold them back.
+ */
+const TURN_MS = 50;
+/**
+ * A queue that has not emptied for this long is standing (sustained overload, not a burst): new
+ * requests are then admitted only while fewer than `queueSize` wait. CoDel's interval.
+ */
+const STANDING_QUEUE_MS = 100;
 
 /** One contract run as the supervisor sees it. */
 export interface RunJob {
@@ -88,6 +106,10 @@ interface Pending {
   fetched: boolean;
   /** Set on a run's second attempt. */
   retried: boolean;
+  /** `performance.now()` at dispatch: the run computes for at most {@link TURN_MS} of a turn. */
+  dispatchedAt: number;
+  /** Host calls the run is waiting for; while there are any, it is not computing. */
+  awaiting: number;
 }
 
 /** A run waiting for a slot; `timer` sheds it when it has waited `QUEUE_TIMEOUT_MS`. */
@@ -160,6 +182,11 @@ class Sandbox {
   }
 }
 
+/** Whether a run is computing: within its turn and not waiting for a host call. */
+function _computing(run: Pending, now: number): boolean {
+  return run.awaiting === 0 && now < run.dispatchedAt + TURN_MS;
+}
+
 function _overloaded(): EdgeError {
   return new EdgeError(503, "overloaded", "Server is at capacity; retry shortly", {
     "retry-after": "1",
@@ -180,6 +207,11 @@ export class Supervisor {
   #startup: { resolve: () => void; reject: (error: Error) => void; failures: number } | null = null;
   #stopping = false;
   #initMessage: ToSandbox;
+  /** `performance.now()` when the queue last went from empty to not empty. */
+  #waitingSince = 0;
+  /** Drains the queue when the earliest computing run's turn ends. */
+  #turnTimer: ReturnType<typeof setTimeout> | undefined;
+  #turnTimerAt = Infinity;
 
   /**
    * Creates the supervisor; no sandbox runs until it is started.
@@ -231,19 +263,32 @@ export class Supervisor {
     }
   }
 
-  /** Ready sandbox processes, and how many there should be. */
-  capacity(): { ready: number; expected: number; queued: number; inFlight: number } {
+  /**
+   * Ready sandbox processes and how many there should be; runs waiting, in flight, and computing
+   * (in flight, within their turn and not waiting for a host call).
+   */
+  capacity(): {
+    ready: number;
+    expected: number;
+    queued: number;
+    inFlight: number;
+    computing: number;
+  } {
+    const now = performance.now();
     let ready = 0;
     let inFlight = 0;
+    let computing = 0;
     for (const s of this.#sandboxes) {
       if (s.state === "ready") ready++;
       inFlight += s.pending.size;
+      for (const run of s.pending.values()) if (_computing(run, now)) computing++;
     }
     return {
       ready,
       expected: this.config.sandboxProcesses,
       queued: this.#queue.length,
       inFlight,
+      computing,
     };
   }
 
@@ -283,9 +328,9 @@ export class Supervisor {
 
   /**
    * Why a run of this contract would be refused right now, if it would: the contract is
-   * quarantined, or no slot is free for it and the queue is full. The HTTP handler asks before
-   * it does the store reads a run needs, so shed requests cost the store nothing; {@link run}
-   * asks again.
+   * quarantined, every slot and place in the queue is taken, or the queue is standing and already
+   * holds `queueSize` runs. The HTTP handler asks before it does the store reads a run needs, so
+   * shed requests cost the store nothing; {@link run} asks again.
    *
    * @param contractId the contract to run
    * @returns the 503 to answer with, or `null` when the run would be admitted
@@ -302,8 +347,19 @@ export class Supervisor {
         { "retry-after": String(seconds) },
       );
     }
-    const slot = this.#underCap(contractId) && this.#pick() !== null;
-    if (!slot && this.#queue.length >= this.config.queueSize) return _overloaded();
+    let ready = 0;
+    let inFlight = 0;
+    for (const s of this.#sandboxes) {
+      if (s.state === "ready") ready++;
+      inFlight += s.pending.size;
+    }
+    const waiting = this.#queue.length;
+    if (inFlight + waiting >= ready * this.config.sandboxConcurrency + this.config.queueSize) {
+      return _overloaded();
+    }
+    const standing = waiting > 0 &&
+      performance.now() - this.#waitingSince >= STANDING_QUEUE_MS;
+    if (standing && waiting >= this.config.queueSize) return _overloaded();
     return null;
   }
 
@@ -336,21 +392,52 @@ export class Supervisor {
   }
 
   /**
-   * The ready sandbox with a free slot and the fewest runs; among equals, the one that was given
-   * a run longest ago. A sandbox refills its warm pool after each run, and `new Worker()` blocks
-   * its main thread meanwhile (≈ 7–18 ms): always picking the first idle sandbox sent most
-   * requests at moderate load into that block while the other sandbox sat idle with a full pool.
+   * The ready sandbox with a free slot, no computing run and the fewest runs; among equals, the
+   * one that was given a run longest ago. A sandbox refills its warm pool after each run, and
+   * `new Worker()` blocks its main thread meanwhile (≈ 7–18 ms): always picking the first idle
+   * sandbox sent most requests at moderate load into that block while the other sandbox sat idle
+   * with a full pool. When only computing runs stand in the way, the queue is drained again as
+   * soon as the first of their turns ends.
    */
   #pick(): Sandbox | null {
+    const now = performance.now();
     let best: Sandbox | null = null;
+    let turnEnds = Infinity;
     for (const s of this.#sandboxes) {
       if (s.state !== "ready" || s.pending.size >= this.config.sandboxConcurrency) continue;
+      const computingUntil = this.#computingUntil(s, now);
+      if (computingUntil > now) {
+        turnEnds = Math.min(turnEnds, computingUntil);
+        continue;
+      }
       if (
         !best || s.pending.size < best.pending.size ||
         (s.pending.size === best.pending.size && s.lastDispatch < best.lastDispatch)
       ) best = s;
     }
+    if (!best && turnEnds < Infinity && this.#queue.length > 0) this.#drainAt(turnEnds);
     return best;
+  }
+
+  /** When the latest turn of the sandbox's computing runs ends; 0 when none computes. */
+  #computingUntil(sandbox: Sandbox, now: number): number {
+    let until = 0;
+    for (const run of sandbox.pending.values()) {
+      if (_computing(run, now)) until = Math.max(until, run.dispatchedAt + TURN_MS);
+    }
+    return until;
+  }
+
+  /** Drains the queue at `at` (a `performance.now()` time), unless a drain is due sooner. */
+  #drainAt(at: number): void {
+    if (this.#turnTimer !== undefined && this.#turnTimerAt <= at) return;
+    clearTimeout(this.#turnTimer);
+    this.#turnTimerAt = at;
+    this.#turnTimer = setTimeout(() => {
+      this.#turnTimer = undefined;
+      this.#turnTimerAt = Infinity;
+      this.#drainQueue();
+    }, Math.max(0, at - performance.now()) + 1);
   }
 
   /** Whether the contract may start one more run (one tenant never holds every slot). */
@@ -388,6 +475,8 @@ export class Supervisor {
       stream: null,
       fetched: false,
       retried: item.retried ?? false,
+      dispatchedAt: performance.now(),
+      awaiting: 0,
       backstop: setTimeout(() => {
         // The sandbox enforces the limit itself; this only fires if it stopped answering.
         sandbox.send({ t: "cancel", rid });
@@ -654,9 +743,12 @@ export class Supervisor {
       case "call": {
         const { rid, cid } = message;
         if (message.op === "fetch") pending.fetched = true;
+        // Waiting for the host, the run is not computing: another may start in its sandbox.
+        pending.awaiting++;
+        if (this.#queue.length > 0) this.#drainQueue();
         const fail = (name: string, message: string) =>
           sandbox.send({ t: "reply", rid, cid, ok: false, value: { name, message } });
-        pending.job.onCall(message.op, message.args).then(
+        pending.job.onCall(message.op, message.args).finally(() => pending.awaiting--).then(
           (value) => {
             try {
               sandbox.send({ t: "reply", rid, cid, ok: true, value });
@@ -790,6 +882,7 @@ export class Supervisor {
       this.metrics.queueDepth.set(this.#queue.length);
       item.reject(expired());
     }, waitMs);
+    if (this.#queue.length === 0) this.#waitingSince = performance.now();
     if (end === "front") this.#queue.unshift(item);
     else this.#queue.push(item);
     this.metrics.queueDepth.set(this.#queue.length);

@@ -234,10 +234,8 @@ Deno.test("a run waiting for a host call lets the next run start in its sandbox"
     let waiterDone = false;
     const waiter = server.json("/waiter").finally(() => waiterDone = true);
     await waitFor(2000, () => calls === 1);
-    assert.deepEqual(
-      { ...server.supervisor.capacity(), ready: undefined, expected: undefined },
-      { ready: undefined, expected: undefined, queued: 0, inFlight: 1, computing: 0 },
-    );
+    const { queued, inFlight, computing } = server.supervisor.capacity();
+    assert.deepEqual({ queued, inFlight, computing }, { queued: 0, inFlight: 1, computing: 0 });
     assert.deepEqual((await server.json("/hello")).body, { ok: true });
     assert.equal(waiterDone, false, "hello ran while the waiter's host call was outstanding");
     release();
@@ -274,6 +272,40 @@ Deno.test("a burst may queue beyond QUEUE_SIZE; a standing queue admits only QUE
     const results = await Promise.all(burst);
     assert.deepEqual(results.map((r) => r.status), Array(9).fill(200), "the burst was absorbed");
     assert.equal((await server.json("/hello")).status, 200, "an emptied queue admits again");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("while requests keep every core busy, sandboxes spawn each run's worker on arrival", async () => {
+  // With spawning ahead, refills keep a pool of four from running dry at this load (one run at a
+  // time, each followed by a refill): an empty pool shows that spawning ahead stopped.
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "4" });
+  try {
+    await server.deploy("hello", HELLO);
+    await waitFor(3000, () => server.supervisor.capacity().warm === 4);
+    // Two clients back to back hold the one sandbox's core all the time.
+    let running = true;
+    const statuses: number[] = [];
+    const client = async () => {
+      while (running) statuses.push((await server.json("/hello")).status);
+    };
+    const clients = [client(), client()];
+    try {
+      await waitFor(5000, () => !server.supervisor.capacity().spawnAhead);
+      await waitFor(5000, () => server.supervisor.capacity().warm === 0);
+      const metrics = await (await server.get("/metrics")).text();
+      assert.match(metrics, /^tana_edge_spawn_ahead 0$/m);
+    } finally {
+      running = false;
+      await Promise.all(clients);
+    }
+    assert.ok(statuses.length > 20 && statuses.every((s) => s === 200), `${statuses}`);
+    // Idle again: the pool is refilled, and requests find warm workers.
+    await waitFor(5000, () => server.supervisor.capacity().spawnAhead);
+    await waitFor(5000, () => server.supervisor.capacity().warm === 4);
+    assert.match(await (await server.get("/metrics")).text(), /^tana_edge_spawn_ahead 1$/m);
+    assert.deepEqual((await server.json("/hello")).body, { ok: true });
   } finally {
     await server.close();
   }

@@ -39,6 +39,8 @@ export class Metrics {
   readonly inFlight: client.Gauge;
   /** Ready sandbox processes. */
   readonly sandboxesReady: client.Gauge;
+  /** 1 while sandboxes keep warm pools, 0 while requests keep every core busy. */
+  readonly spawnAhead: client.Gauge;
   /** Resident memory of sandbox processes as last reported, by sandbox. */
   readonly sandboxRss: client.Gauge<"sandbox">;
   /** Store queries that failed because the store was unavailable. */
@@ -149,6 +151,13 @@ export class Metrics {
       help: "Sandbox processes ready to take requests",
       registers,
     });
+    this.spawnAhead = new client.Gauge({
+      name: "tana_edge_spawn_ahead",
+      help:
+        "1 while sandboxes keep warm workers spawned ahead, 0 while requests keep every core busy",
+      registers,
+    });
+    this.spawnAhead.set(1);
     this.sandboxRss = new client.Gauge({
       name: "tana_edge_sandbox_rss_bytes",
       help: "Resident memory of each sandbox process, as last reported",

@@ -41,8 +41,11 @@ export type ToSandbox =
     modules: ShippedModule[];
     bootstrap: string;
     poolSize: number;
+    /** Whether to keep the warm pool filled (see `spawn_ahead.ts`); changed by `pool`. */
+    spawnAhead: boolean;
     limits: SandboxLimits;
   }
+  | { t: "pool"; spawnAhead: boolean }
   | {
     t: "run";
     rid: number;

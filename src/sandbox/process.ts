@@ -90,6 +90,8 @@ let warmUrl = "";
 const usedShims = new Set<string>();
 let moduleUrls: Record<string, string> = {};
 let poolSize = 0;
+/** Whether to keep the pool filled; off while requests keep every core busy (`spawn_ahead.ts`). */
+let spawnAhead = true;
 let spawned = 0;
 let draining = false;
 const pool: Warm[] = [];
@@ -141,11 +143,11 @@ let refillScheduled = false;
  * shortfall in one go made them wait for all of it.
  */
 function _refill(): void {
-  if (refillScheduled || draining || pool.length >= poolSize) return;
+  if (refillScheduled || draining || !spawnAhead || pool.length >= poolSize) return;
   refillScheduled = true;
   setTimeout(() => {
     refillScheduled = false;
-    if (draining || pool.length >= poolSize) return;
+    if (draining || !spawnAhead || pool.length >= poolSize) return;
     pool.push(_spawn(true));
     _refill();
   }, 0);
@@ -451,6 +453,7 @@ async function _exit(): Promise<never> {
 function _init(message: ToSandbox & { t: "init" }): void {
   limits = message.limits;
   poolSize = message.poolSize;
+  spawnAhead = message.spawnAhead;
   moduleUrls = {};
   for (const mod of message.modules) {
     moduleUrls[mod.name] = URL.createObjectURL(
@@ -463,9 +466,11 @@ function _init(message: ToSandbox & { t: "init" }): void {
   _watchRss();
   send({ t: "ready", pid: Deno.pid });
   let reported = -1;
+  let reportedWarm = -1;
   setInterval(() => {
-    if (reported === spawned && runs.size === 0) return;
+    if (reported === spawned && reportedWarm === pool.length && runs.size === 0) return;
     reported = spawned;
+    reportedWarm = pool.length;
     send({ t: "stats", rss: Deno.memoryUsage().rss, spawned, warm: pool.length });
   }, STATS_INTERVAL_MS);
 }
@@ -481,6 +486,10 @@ export async function runSandbox(): Promise<void> {
           break;
         case "run":
           void _run(header);
+          break;
+        case "pool":
+          spawnAhead = header.spawnAhead;
+          _refill();
           break;
         case "reply": {
           const run = runs.get(header.rid);

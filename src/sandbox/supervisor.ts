@@ -26,6 +26,7 @@ import { BOOTSTRAP } from "./modules.ts";
 import { sandboxRunArgs, sandboxV8Flags } from "./command.ts";
 import { encodeFrame, readFrames } from "./protocol.ts";
 import { Quarantine } from "./quarantine.ts";
+import { SpawnAhead } from "./spawn_ahead.ts";
 
 const log = logger("sandbox");
 
@@ -55,6 +56,8 @@ const TURN_MS = 50;
  * requests are then admitted only while fewer than `queueSize` wait. CoDel's interval.
  */
 const STANDING_QUEUE_MS = 100;
+/** How often the supervisor decides whether sandboxes spawn workers ahead. */
+const SPAWN_AHEAD_WINDOW_MS = 250;
 
 /** One contract run as the supervisor sees it. */
 export interface RunJob {
@@ -138,6 +141,8 @@ class Sandbox {
   readonly pending = new Map<number, Pending>();
   served = 0;
   rss = 0;
+  /** Warm workers in its pool, as last reported. */
+  warm = 0;
   /** Set once a replacement has been started for this sandbox. */
   retiring = false;
   spawned = 0;
@@ -206,12 +211,14 @@ export class Supervisor {
   /** Set while {@link Supervisor.start} waits for every sandbox to be ready. */
   #startup: { resolve: () => void; reject: (error: Error) => void; failures: number } | null = null;
   #stopping = false;
-  #initMessage: ToSandbox;
+  #initMessage: ToSandbox & { t: "init" };
   /** `performance.now()` when the queue last went from empty to not empty. */
   #waitingSince = 0;
   /** Drains the queue when the earliest computing run's turn ends. */
   #turnTimer: ReturnType<typeof setTimeout> | undefined;
   #turnTimerAt = Infinity;
+  #spawnAhead = new SpawnAhead();
+  #spawnAheadTimer: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Creates the supervisor; no sandbox runs until it is started.
@@ -235,6 +242,7 @@ export class Supervisor {
       modules,
       bootstrap: BOOTSTRAP,
       poolSize: config.sandboxPoolSize,
+      spawnAhead: true,
       limits: {
         timeoutMs: config.requestTimeoutMs,
         maxResponseBytes: config.maxResponseBytes,
@@ -256,6 +264,8 @@ export class Supervisor {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#startup = { resolve, reject, failures: 0 };
     for (let i = 0; i < this.config.sandboxProcesses; i++) this.#spawn("initial");
+    this.#spawnAhead = new SpawnAhead();
+    this.#spawnAheadTimer = setInterval(() => this.#decideSpawnAhead(), SPAWN_AHEAD_WINDOW_MS);
     try {
       await promise;
     } finally {
@@ -265,7 +275,8 @@ export class Supervisor {
 
   /**
    * Ready sandbox processes and how many there should be; runs waiting, in flight, and computing
-   * (in flight, within their turn and not waiting for a host call).
+   * (in flight, within their turn and not waiting for a host call); warm workers as last reported,
+   * and whether sandboxes keep their pools filled.
    */
   capacity(): {
     ready: number;
@@ -273,13 +284,18 @@ export class Supervisor {
     queued: number;
     inFlight: number;
     computing: number;
+    warm: number;
+    spawnAhead: boolean;
   } {
     const now = performance.now();
     let ready = 0;
     let inFlight = 0;
     let computing = 0;
+    let warm = 0;
     for (const s of this.#sandboxes) {
-      if (s.state === "ready") ready++;
+      if (s.state !== "ready") continue;
+      ready++;
+      warm += s.warm;
       inFlight += s.pending.size;
       for (const run of s.pending.values()) if (_computing(run, now)) computing++;
     }
@@ -289,6 +305,8 @@ export class Supervisor {
       queued: this.#queue.length,
       inFlight,
       computing,
+      warm,
+      spawnAhead: this.#spawnAhead.enabled,
     };
   }
 
@@ -312,6 +330,9 @@ export class Supervisor {
     const refused = this.refusal(job.contractId);
     if (refused) return Promise.reject(refused);
     const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
+    this.#spawnAhead.change(1);
+    const answered = () => this.#spawnAhead.change(-1);
+    promise.then(answered, answered);
     const sandbox = this.#underCap(job.contractId) ? this.#pick() : null;
     if (sandbox) this.#dispatch(sandbox, { job, resolve, reject });
     else {
@@ -366,6 +387,8 @@ export class Supervisor {
   /** Stops every sandbox (waiting for runs in progress) and refuses new work. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#spawnAheadTimer);
+    clearTimeout(this.#turnTimer);
     for (const item of this.#queue.splice(0)) {
       clearTimeout(item.timer);
       item.reject(
@@ -426,6 +449,25 @@ export class Supervisor {
       if (_computing(run, now)) until = Math.max(until, run.dispatchedAt + TURN_MS);
     }
     return until;
+  }
+
+  /** Ends a window of {@link SpawnAhead} and tells the sandboxes when its answer changes. */
+  #decideSpawnAhead(): void {
+    let ready = 0;
+    for (const s of this.#sandboxes) if (s.state === "ready") ready++;
+    const cores = Math.min(ready, navigator.hardwareConcurrency || ready);
+    if (!this.#spawnAhead.update(cores)) return;
+    const spawnAhead = this.#spawnAhead.enabled;
+    this.metrics.spawnAhead.set(spawnAhead ? 1 : 0);
+    log.info(
+      spawnAhead
+        ? "Spawning workers ahead again: requests leave cores idle"
+        : "Spawning each run's worker when it arrives: requests keep every core busy",
+      { spawnAhead },
+    );
+    for (const s of this.#sandboxes) {
+      if (s.state === "starting" || s.state === "ready") s.send({ t: "pool", spawnAhead });
+    }
   }
 
   /** Drains the queue at `at` (a `performance.now()` time), unless a drain is due sooner. */
@@ -612,7 +654,7 @@ export class Supervisor {
     this.#sandboxes.add(sandbox);
     this.metrics.sandboxStarts.inc({ reason });
     log.debug("Starting sandbox {sandbox} ({reason})", { sandbox: sandbox.id, reason });
-    sandbox.send(this.#initMessage);
+    sandbox.send({ ...this.#initMessage, spawnAhead: this.#spawnAhead.enabled });
     const timer = setTimeout(() => {
       if (sandbox.state !== "starting") return;
       log.error("Sandbox {sandbox} did not start in time", { sandbox: sandbox.id });
@@ -674,6 +716,7 @@ export class Supervisor {
         this.metrics.workerSpawns.inc(Math.max(0, message.spawned - sandbox.spawned));
         sandbox.spawned = message.spawned;
         sandbox.rss = message.rss;
+        sandbox.warm = message.warm;
         this.metrics.sandboxRss.set({ sandbox: String(sandbox.id) }, message.rss);
         this.#maybeRecycle(sandbox);
         if (sandbox.state === "draining" && sandbox.pending.size === 0) sandbox.close();

@@ -311,6 +311,42 @@ Deno.test("while requests keep every core busy, sandboxes spawn each run's worke
   }
 });
 
+Deno.test("requests waiting for I/O do not stop sandboxes from spawning ahead", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  let calls = 0;
+  const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
+    calls++;
+    await held;
+    return new Response("late");
+  });
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "8",
+    FETCH_ALLOW_HOSTS: "127.0.0.1",
+  });
+  try {
+    await server.deploy(
+      "waiter",
+      `import { fetch } from "tana:utils";
+      export async function get() {
+        return { text: await (await fetch("http://127.0.0.1:${origin.addr.port}/")).text() };
+      }`,
+    );
+    const waiters = Array.from({ length: 4 }, () => server.json("/waiter"));
+    await waitFor(3000, () => calls === 4);
+    // Four requests held on one sandbox's core for several decision windows, all waiting.
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(server.supervisor.capacity().spawnAhead, true);
+    release();
+    for (const res of await Promise.all(waiters)) assert.deepEqual(res.body, { text: "late" });
+  } finally {
+    release();
+    await server.close();
+    await origin.shutdown();
+  }
+});
+
 Deno.test("without a warm pool each request spawns its own worker on demand", async () => {
   const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "0" });
   try {

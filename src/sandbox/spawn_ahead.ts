@@ -5,10 +5,11 @@
  * start workers between them. Once requests keep every core busy, spawning ahead only costs: on
  * the 2-core benchmark machine, sandboxes that spawn each run's worker when the run arrives
  * answered 7–12 % more requests per second than sandboxes that keep a pool (bench/README.md).
- * So the supervisor measures how many requests it holds on average (queued or running: the time
- * they spent in each window, summed, over the window's length) and turns spawning ahead off while
- * that stays at or above {@link OFF_AT} of the cores the sandboxes can use, and on again below
- * {@link ON_BELOW}; the gap keeps the two modes from taking turns near the edge.
+ * So the supervisor measures how many requests need CPU on average (queued, or running and not
+ * waiting for a host call: the time they spent so in each window, summed, over the window's
+ * length) and turns spawning ahead off while that stays at or above {@link OFF_AT} of the cores the
+ * sandboxes can use, and on again below {@link ON_BELOW}; the gap keeps the two modes from taking
+ * turns near the edge. Requests waiting for I/O leave the cores to others, so they do not count.
  *
  * @module
  */
@@ -38,13 +39,15 @@ export class SpawnAhead {
   }
 
   /**
-   * Records that the number of requests held changed.
+   * Records that the number of requests needing CPU changed.
    *
-   * @param delta `+1` when one is admitted, `-1` when it is answered
+   * @param delta `+1` when one is admitted or a host call of its returns, `-1` when it is answered
+   *   or starts waiting for a host call
    * @param now the current `performance.now()`
    */
   change(delta: number, now: number = performance.now()): void {
-    this.#area += this.#held * (now - this.#since);
+    // A run can end while one of its host calls is still out (a timeout): briefly one too few.
+    this.#area += Math.max(0, this.#held) * (now - this.#since);
     this.#since = now;
     this.#held += delta;
   }

@@ -2,15 +2,15 @@
  * The supervisor: starts the zero-permission sandbox processes, hands each request to one of
  * them, answers their host calls, and replaces them when they die or grow old.
  *
- * Admission is bounded: at most `sandboxConcurrency` runs per ready sandbox plus `queueSize`
- * waiting, then 503 `overloaded` with `Retry-After`. Memory therefore never grows with load.
+ * Admission is bounded (`admission.ts`): at most `sandboxConcurrency` runs per ready sandbox plus
+ * `queueSize` waiting, fewer once the queue is standing, then 503 `overloaded` with `Retry-After`.
+ * Memory therefore never grows with load, and neither does the latency of what is admitted.
  *
  * Dispatch gives each sandbox one computing run at a time (see {@link TURN_MS}): a run that waits
  * for a host call, or has computed for longer than a turn, lets the next one in. Every run needs
  * a fresh worker, and on a machine with few cores runs that start beside a computing one only
  * share its CPU, making each slower without adding throughput; waiting in the server's queue
- * instead, they can still go to whichever sandbox frees first, and under sustained overload (a
- * standing queue) only `queueSize` may wait, which bounds the latency of what is admitted.
+ * instead, they can still go to whichever sandbox frees first.
  *
  * @module
  */
@@ -25,6 +25,7 @@ import type { FromSandbox, ShippedModule, ToSandbox } from "./messages.ts";
 import { BOOTSTRAP } from "./modules.ts";
 import { sandboxRunArgs, sandboxV8Flags } from "./command.ts";
 import { encodeFrame, readFrames } from "./protocol.ts";
+import { admits } from "./admission.ts";
 import { Quarantine } from "./quarantine.ts";
 import { SpawnAhead } from "./spawn_ahead.ts";
 
@@ -51,11 +52,6 @@ const START_TIMEOUT_MS = 30_000;
  * is long, and lets newer runs share the cores with it rather than hold them back.
  */
 const TURN_MS = 50;
-/**
- * A queue that has not emptied for this long is standing (sustained overload, not a burst): new
- * requests are then admitted only while fewer than `queueSize` wait. CoDel's interval.
- */
-const STANDING_QUEUE_MS = 100;
 /** How often the supervisor decides whether sandboxes spawn workers ahead. */
 const SPAWN_AHEAD_WINDOW_MS = 250;
 
@@ -375,13 +371,16 @@ export class Supervisor {
       inFlight += s.pending.size;
     }
     const waiting = this.#queue.length;
-    if (inFlight + waiting >= ready * this.config.sandboxConcurrency + this.config.queueSize) {
-      return _overloaded();
-    }
-    const standing = waiting > 0 &&
-      performance.now() - this.#waitingSince >= STANDING_QUEUE_MS;
-    if (standing && waiting >= this.config.queueSize) return _overloaded();
-    return null;
+    const admitted = admits({
+      ready,
+      expected: this.config.sandboxProcesses,
+      inFlight,
+      waiting,
+      waitingForMs: waiting > 0 ? performance.now() - this.#waitingSince : 0,
+      concurrency: this.config.sandboxConcurrency,
+      queueSize: this.config.queueSize,
+    });
+    return admitted ? null : _overloaded();
   }
 
   /** Stops every sandbox (waiting for runs in progress) and refuses new work. */
@@ -788,10 +787,14 @@ export class Supervisor {
         if (message.op === "fetch") pending.fetched = true;
         // Waiting for the host, the run is not computing: another may start in its sandbox.
         pending.awaiting++;
+        this.#spawnAhead.change(-1);
         if (this.#queue.length > 0) this.#drainQueue();
         const fail = (name: string, message: string) =>
           sandbox.send({ t: "reply", rid, cid, ok: false, value: { name, message } });
-        pending.job.onCall(message.op, message.args).finally(() => pending.awaiting--).then(
+        pending.job.onCall(message.op, message.args).finally(() => {
+          pending.awaiting--;
+          this.#spawnAhead.change(1);
+        }).then(
           (value) => {
             try {
               sandbox.send({ t: "reply", rid, cid, ok: true, value });

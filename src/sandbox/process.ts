@@ -31,7 +31,7 @@ const DEFAULT_MAX_RSS_BYTES = 1536 * 1024 * 1024;
 /** How often the resident size is checked: a contract fills a few hundred MB in this time. */
 const RSS_CHECK_MS = 20;
 
-/** Run by a new worker before it is ready, unless the pool ran dry (`_warmUp` in `worker.ts`). */
+/** Run by a new pool worker before its request, unless the pool ran dry (`_warmUp`). */
 const WARM_MODULE = "export function get(req) { return { ok: true, path: req.path }; }";
 /** A request shaped like the ones the server sends, for the warm-up. */
 const WARM_REQUEST: TanaRequest = {
@@ -50,16 +50,9 @@ const WARM_REQUEST: TanaRequest = {
   },
 };
 
-interface Warm {
-  worker: Worker;
-  ready: Promise<void>;
-  /** Set with `ready`: a run that finds its worker ready starts it in the same turn. */
-  isReady: boolean;
-}
-
 interface Run {
   rid: number;
-  warm: Warm | null;
+  worker: Worker | null;
   timer: ReturnType<typeof setTimeout> | undefined;
   calls: number;
   logs: number;
@@ -94,7 +87,7 @@ let poolSize = 0;
 let spawnAhead = true;
 let spawned = 0;
 let draining = false;
-const pool: Warm[] = [];
+const pool: Worker[] = [];
 const runs = new Map<number, Run>();
 const contractUrls = new Map<string, string>();
 
@@ -103,20 +96,13 @@ const contractUrls = new Map<string, string>();
  *
  * @param forPool whether the worker will wait in the pool (only then can a warm-up pay)
  */
-function _spawn(forPool: boolean): Warm {
+function _spawn(forPool: boolean): Worker {
   const worker = new Worker(bootstrapUrl, {
     type: "module",
     name: "contract",
     deno: { permissions: "none" },
   } as WorkerOptions);
   spawned++;
-  const ready = new Promise<void>((resolve) => {
-    worker.onmessage = (event) => {
-      if (event.data?.t !== "ready") return;
-      warm.isReady = true;
-      resolve();
-    };
-  });
   // An error in a warm worker must never reach this thread's global handler.
   worker.onerror = (event) => event.preventDefault();
   // Warming up costs 1–5 ms of CPU and saves 1.5–2.6 ms of latency (measured on a fast and on a
@@ -131,8 +117,7 @@ function _spawn(forPool: boolean): Warm {
     warmRequest: WARM_REQUEST,
     preload: warmUp ? [...usedShims].map((name) => moduleUrls[name]) : [],
   });
-  const warm: Warm = { worker, ready, isReady: false };
-  return warm;
+  return worker;
 }
 
 let refillScheduled = false;
@@ -178,7 +163,7 @@ function _finish(run: Run): void {
   clearTimeout(run.timer);
   // After this turn, once the result frames are handed to the pipe: terminating a worker takes
   // this thread 0.1–0.3 ms (measured at light load), which the response need not wait for.
-  const worker = run.warm?.worker;
+  const worker = run.worker;
   if (worker) setTimeout(() => worker.terminate(), 0);
   if (draining && runs.size === 0) void _exit();
   // `new Worker()` blocks this thread for several milliseconds: refill the warm pool only after
@@ -307,7 +292,7 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
         const value = error instanceof RangeError
           ? { name: "RangeError", message: "Host call arguments are too large for the host" }
           : { name: "TypeError", message: "Host call arguments are not plain JSON values" };
-        run.warm?.worker.postMessage({ t: "reply", cid: data.cid, ok: false, value });
+        run.worker?.postMessage({ t: "reply", cid: data.cid, ok: false, value });
       }
       return;
     }
@@ -360,10 +345,10 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
   }
 }
 
-async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
+function _run(message: ToSandbox & { t: "run" }): void {
   const run: Run = {
     rid: message.rid,
-    warm: null,
+    worker: null,
     timer: undefined,
     calls: 0,
     logs: 0,
@@ -382,15 +367,11 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
     _fail(run, "internal_error", `Cannot link contract: ${(error as Error).message}`);
     return;
   }
-  const warm = pool.shift() ?? _spawn(false);
-  run.warm = warm;
-  // Awaiting a settled promise still yields to the frame reader first (0.14 ms measured).
-  if (!warm.isReady) await warm.ready;
-  if (!runs.has(run.rid)) {
-    warm.worker.terminate();
-    return;
-  }
-  warm.worker.onmessage = (event) => {
+  // A worker still warming up or locking down takes the run when `init` is done (`worker.ts`):
+  // no round trip to learn that it is ready.
+  const worker = pool.shift() ?? _spawn(false);
+  run.worker = worker;
+  worker.onmessage = (event) => {
     // An exception here would end this process and every run in it: fail only this run, and
     // leave the detail on stderr, which the server logs.
     try {
@@ -400,7 +381,7 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
       _fail(run, "internal_error", "Sandbox could not handle the contract's message");
     }
   };
-  warm.worker.onerror = (event) => {
+  worker.onerror = (event) => {
     event.preventDefault();
     const text = event.message ?? "error";
     _fail(
@@ -409,7 +390,7 @@ async function _run(message: ToSandbox & { t: "run" }): Promise<void> {
       scrubErrorText(/^Uncaught\b/.test(text) ? text : `Uncaught ${text}`),
     );
   };
-  warm.worker.postMessage({
+  worker.postMessage({
     t: "run",
     url,
     handler: message.handler,
@@ -441,7 +422,7 @@ function _watchRss(): void {
 
 /** Exits once every frame written so far has reached the pipe (the last result among them). */
 async function _exit(): Promise<never> {
-  for (const warm of pool) warm.worker.terminate();
+  for (const worker of pool) worker.terminate();
   try {
     await writer.close();
   } catch {
@@ -485,7 +466,7 @@ export async function runSandbox(): Promise<void> {
           _init(header);
           break;
         case "run":
-          void _run(header);
+          _run(header);
           break;
         case "pool":
           spawnAhead = header.spawnAhead;
@@ -493,7 +474,7 @@ export async function runSandbox(): Promise<void> {
           break;
         case "reply": {
           const run = runs.get(header.rid);
-          run?.warm?.worker.postMessage({
+          run?.worker?.postMessage({
             t: "reply",
             cid: header.cid,
             ok: header.ok,

@@ -1,11 +1,12 @@
 /**
  * The bootstrap of a contract's Web Worker. Runs before any contract code.
  *
- * A sandbox process spawns this worker ahead of demand. On `init` it may warm up, removes every
- * global a contract must not reach, loads the shims its sandbox's contracts have used (so their
- * imports are already in the module map), and reports `ready`. On `run` it imports the contract,
- * calls its handler once, sends the result as bytes, and is then terminated by its sandbox: a
- * worker serves one request.
+ * A sandbox process spawns this worker ahead of demand, or for a waiting run. On `init` it may
+ * warm up, removes every global a contract must not reach, and loads the shims its sandbox's
+ * contracts have used (so their imports are already in the module map). On `run`, which the
+ * sandbox may send right behind `init`, it waits for that to finish, imports the contract, calls
+ * its handler once, sends the result as bytes, and is then terminated by its sandbox: a worker
+ * serves one request.
  *
  * @module
  */
@@ -25,7 +26,7 @@ import {
 import type { BrandedResponse } from "../shims/_runtime.ts";
 import type { Block } from "../store/types.ts";
 
-/** `init` from the sandbox: warm up, lock down and report ready. */
+/** `init` from the sandbox: warm up, lock down and preload shims. */
 interface InitMessage {
   t: "init";
   /** A trivial module with a `get` handler, run once to warm up the paths a request takes;
@@ -77,22 +78,22 @@ const _entries = Object.entries;
 
 _attach((message) => post(message));
 
-let initialised = false;
+/** Settles once `init` is done: lockdown comes before any contract code. */
+let initialised: Promise<void> | null = null;
 let started = false;
 listen("message", (event) => {
   // Contract code can reach `dispatchEvent` (it lives on EventTarget.prototype) and forge a
   // `MessageEvent`: a forged `run`/`init` would make this bootstrap import any URL (a `data:`
   // module, `npm:`, `http:`), bypassing the compile-time ban on dynamic import(). Only the
-  // sandbox's own messages are trusted events, and `init` and `run` are accepted once each.
+  // sandbox's own messages are trusted events, and `init` and `run` are accepted once each, in
+  // that order.
   if (!event.isTrusted) return;
   const message = event.data;
   if (message.t === "reply") _settle(message.cid, message.ok, message.value);
-  else if (message.t === "init" && !initialised) {
-    initialised = true;
-    void _init(message);
-  } else if (message.t === "run" && !started) {
+  else if (message.t === "init" && !initialised) initialised = _init(message);
+  else if (message.t === "run" && initialised && !started) {
     started = true;
-    void _run(message);
+    void initialised.then(() => _run(message));
   }
 });
 
@@ -110,7 +111,6 @@ async function _init(message: InitMessage): Promise<void> {
   } catch {
     // Only a cost: the contract loads them itself.
   }
-  post({ t: "ready" });
 }
 
 /** The call the warm-up answers from a read-ahead, keyed as `hostCall` keys it. */

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config.ts";
 import { Metrics } from "../src/http/metrics.ts";
+import { compileModule } from "../src/contracts/compile.ts";
 import { buildWorkerModules } from "../src/sandbox/modules.ts";
 import { Supervisor } from "../src/sandbox/supervisor.ts";
 import { startTestServer } from "./_server.ts";
@@ -547,6 +548,15 @@ function orHang(started: Promise<void>): Promise<unknown> {
   });
   return Promise.race([started, hang]).finally(() => clearTimeout(timer));
 }
+
+Deno.test("the modules every worker parses ship without comments; contracts keep positions", () => {
+  for (const mod of buildWorkerModules()) {
+    assert.doesNotMatch(mod.code, /\/\*\*|^\s*\/\/ /m, `${mod.name} still carries comments`);
+  }
+  const contract = "// note\nexport function get(): number {\n  throw new Error();\n}\n";
+  const { code } = compileModule(contract, () => null);
+  assert.equal(code.indexOf("throw"), contract.indexOf("throw"), "error locations stay true");
+});
 
 Deno.test("start-up survives a sandbox that dies before it is ready", async () => {
   const supervisor = bareSupervisor(2);

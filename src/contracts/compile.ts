@@ -52,6 +52,11 @@ export interface CompileOptions {
   filename?: string;
   /** Permit dynamic `import()`: only the trusted worker bootstrap needs it. */
   allowDynamicImport?: boolean;
+  /**
+   * Emit the code without comments (and with positions not kept): for the modules every worker
+   * loads, whose source each fresh isolate parses again. Contracts keep their positions.
+   */
+  dropComments?: boolean;
 }
 
 await lexerReady;
@@ -78,9 +83,10 @@ await lexerReady;
 export function compileModule(
   source: string,
   resolve: Resolver,
-  { filename = "contract.ts", allowDynamicImport = false }: CompileOptions = {},
+  { filename = "contract.ts", allowDynamicImport = false, dropComments = false }: CompileOptions =
+    {},
 ): CompiledModule {
-  const code = _strip(source, filename);
+  const code = dropComments ? _transform(source, filename) : _strip(source, filename);
   let imports, exports;
   try {
     [imports, exports] = lexImports(code, filename);
@@ -122,6 +128,11 @@ function _strip(source: string, filename: string): string {
       throw _syntaxError(error, filename);
     }
   }
+  return _transform(source, filename);
+}
+
+/** Compiles with swc's code generator, which leaves comments out. */
+function _transform(source: string, filename: string): string {
   try {
     return amaro.transformSync(source, { mode: "transform", filename }).code;
   } catch (error) {

@@ -67,6 +67,9 @@ export function buildWorkerModules(): ShippedModule[] {
     const { code, links } = compileModule(source, _resolveInternal, {
       filename: `${name}.ts`,
       allowDynamicImport: name === BOOTSTRAP,
+      // Each fresh worker parses these again; without their comments they are half the size, and a
+      // worker costs ≈ 1.4 % less CPU (median of eight paired rounds, bench/README.md).
+      dropComments: true,
     });
     return { name, code, links };
   });

@@ -1,41 +1,69 @@
 /**
- * The decision to spawn workers ahead: the average of requests held per window, against the cores.
+ * The decision to spawn workers ahead, window by window: saturation stops it, a lighter answer
+ * rate or the periodic re-check resumes it.
  */
 import assert from "node:assert/strict";
-import { OFF_AT, ON_BELOW, SpawnAhead } from "../src/sandbox/spawn_ahead.ts";
+import {
+  RECHECK_MS,
+  RESUME_BELOW,
+  SATURATED,
+  SATURATED_WINDOWS,
+  SpawnAhead,
+} from "../src/sandbox/spawn_ahead.ts";
 
-/** Holds `held` requests for a whole 100 ms window starting at `t`, then decides for 2 cores. */
-function window(policy: SpawnAhead, t: number, held: number): boolean {
-  policy.change(held, t);
-  const changed = policy.update(2, t + 100);
-  policy.change(-held, t + 100);
+const WINDOW = 250;
+
+/** Holds `held` requests through the window ending at `end` and answers `rate` per second. */
+function window(policy: SpawnAhead, end: number, held: number, rate: number): boolean {
+  policy.change(held, end - WINDOW);
+  for (let i = 0; i < (rate * WINDOW) / 1000; i++) policy.answered();
+  const changed = policy.update(2, end);
+  policy.change(-held, end);
   return changed;
 }
 
-Deno.test("spawning ahead stops when requests hold the cores and resumes when they leave", () => {
+Deno.test("spawning ahead stops after consecutive saturated windows, not after a burst", () => {
   const policy = new SpawnAhead(0);
+  assert.equal(window(policy, 250, 1, 100), false, "one request on two cores leaves spare CPU");
+  assert.equal(window(policy, 500, 2, 140), false, "one saturated window may be a burst");
+  assert.equal(window(policy, 750, 1, 140), false);
+  for (let w = 1; w < SATURATED_WINDOWS; w++) window(policy, 750 + w * WINDOW, 2, 140);
   assert.equal(policy.enabled, true);
-  assert.equal(window(policy, 0, 1), false, "one request on two cores leaves spare CPU");
-  assert.equal(window(policy, 100, 2), true, "two requests held all along: both cores busy");
+  assert.equal(window(policy, 750 + SATURATED_WINDOWS * WINDOW, 2 * SATURATED, 140), true);
   assert.equal(policy.enabled, false);
-  assert.equal(window(policy, 200, 1.5), false, "between the thresholds nothing changes");
-  assert.equal(window(policy, 300, 0.8), true, `below ${ON_BELOW} of the cores it resumes`);
+});
+
+Deno.test("it resumes when requests come slower than at saturation, whatever they hold", () => {
+  const policy = new SpawnAhead(0);
+  let t = 0;
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
+  assert.equal(policy.enabled, false);
+  // Without a pool the same load holds the cores longer: saturated-looking, but faster answers.
+  assert.equal(window(policy, t += WINDOW, 2, 160), false);
+  assert.equal(window(policy, t += WINDOW, 2, 160), false);
+  // 113 per second against 140 at saturation: under RESUME_BELOW.
+  assert.ok(113 < RESUME_BELOW * 140 && 125 > RESUME_BELOW * 140);
+  assert.equal(window(policy, t += WINDOW, 1.8, 125), false, "a little lighter is not enough");
+  assert.equal(window(policy, t += WINDOW, 1.5, 113), true);
   assert.equal(policy.enabled, true);
-  assert.equal(window(policy, 400, 2 * OFF_AT - 0.1), false, "just under the stop threshold");
+});
+
+Deno.test("without a pool it measures again every RECHECK_MS, even under full load", () => {
+  const policy = new SpawnAhead(0);
+  let t = 0;
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
+  const stopped = t;
+  while (t + WINDOW - stopped < RECHECK_MS) {
+    assert.equal(window(policy, t += WINDOW, 2, 160), false);
+  }
+  assert.equal(window(policy, t += WINDOW, 2, 160), true);
+  assert.equal(policy.enabled, true);
 });
 
 Deno.test("a request counts for the part of each window it is held, however long it runs", () => {
   const policy = new SpawnAhead(0);
-  // Two requests for the first 95 ms of the window: 1.9 held on average over two cores.
-  policy.change(2, 0);
-  policy.change(-2, 95);
-  assert.equal(policy.update(2, 100), true);
-  assert.equal(policy.enabled, false);
-  assert.equal(policy.update(2, 200), true, "nothing held: spare CPU again");
-  // One slow request over ten windows is one request in each, never ten in the last.
-  policy.change(1, 200);
-  for (let t = 300; t <= 1200; t += 100) assert.equal(policy.update(2, t), false);
-  policy.change(-1, 1200);
-  assert.equal(policy.update(2, 1300), false);
+  // One slow request over many windows is one request in each (half of two cores), never many.
+  policy.change(1, 0);
+  for (let t = WINDOW; t <= 20 * WINDOW; t += WINDOW) assert.equal(policy.update(2, t), false);
   assert.equal(policy.enabled, true);
 });

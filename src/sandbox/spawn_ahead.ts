@@ -5,21 +5,34 @@
  * start workers between them. Once requests keep every core busy, spawning ahead only costs: on
  * the 2-core benchmark machine, sandboxes that spawn each run's worker when the run arrives
  * answered 7–12 % more requests per second than sandboxes that keep a pool (bench/README.md).
- * So the supervisor measures how many requests need CPU on average (queued, or running and not
- * waiting for a host call: the time they spent so in each window, summed, over the window's
- * length) and turns spawning ahead off while that stays at or above {@link OFF_AT} of the cores the
- * sandboxes can use, and on again below {@link ON_BELOW}; the gap keeps the two modes from taking
- * turns near the edge. Requests waiting for I/O leave the cores to others, so they do not count.
+ *
+ * Saturation is seen from the requests that need CPU: queued, or running and not waiting for a
+ * host call (requests waiting for I/O leave the cores to others). The time they spent so in a
+ * window, summed, over the window's length is how many there were on average; at
+ * {@link SATURATED} of the cores the sandboxes can use, for {@link SATURATED_WINDOWS} windows in a
+ * row, spawning ahead stops, and the rate at which requests were answered meanwhile is kept as
+ * what the sandboxes manage with a pool.
+ *
+ * That signal cannot say when to start again: without a pool each run holds its sandbox for the
+ * spawn as well, so the same load looks busier. The answer rate does not depend on the mode, so
+ * spawning ahead resumes after a window in which requests were answered at less than
+ * {@link RESUME_BELOW} of that rate (a load that ends is back to warm pools within ~300 ms), and
+ * also every {@link RECHECK_MS}, to measure again (if the load still saturates the pool, two
+ * windows later it stops again).
  *
  * @module
  */
 
-/** Share of the usable cores held by requests at which spawning ahead stops. */
-export const OFF_AT = 0.9;
-/** Share below which it starts again. */
-export const ON_BELOW = 0.5;
+/** Share of the usable cores held by requests that counts as saturated. */
+export const SATURATED = 0.9;
+/** Consecutive saturated windows that stop spawning ahead (one may be a burst). */
+export const SATURATED_WINDOWS = 2;
+/** Share of the answer rate measured at saturation below which spawning ahead resumes. */
+export const RESUME_BELOW = 0.85;
+/** Longest time without spawning ahead before measuring with it again. */
+export const RECHECK_MS = 10_000;
 
-/** Averages the requests held over a window and decides whether spawning ahead pays. */
+/** Decides, window by window, whether spawning ahead pays. */
 export class SpawnAhead {
   /** Whether sandboxes should keep warm pools. */
   enabled = true;
@@ -27,6 +40,12 @@ export class SpawnAhead {
   #area = 0;
   #since: number;
   #windowStart: number;
+  #answered = 0;
+  /** Answer rates (per second) of the consecutive saturated windows so far. */
+  #saturatedRates: number[] = [];
+  /** Answers per second with a pool at saturation, measured when spawning ahead stopped. */
+  #capacity = 0;
+  #stoppedAt = 0;
 
   /**
    * Starts measuring.
@@ -52,6 +71,11 @@ export class SpawnAhead {
     this.#held += delta;
   }
 
+  /** Records that a request was answered (whatever its outcome). */
+  answered(): void {
+    this.#answered++;
+  }
+
   /**
    * Ends a window and decides for the next one.
    *
@@ -62,13 +86,32 @@ export class SpawnAhead {
   update(cores: number, now: number = performance.now()): boolean {
     this.change(0, now);
     const elapsed = now - this.#windowStart;
-    if (elapsed <= 0 || cores <= 0) return false;
-    const share = this.#area / elapsed / cores;
+    if (elapsed <= 0) return false;
+    const share = cores > 0 ? this.#area / elapsed / cores : 0;
+    const rate = (this.#answered * 1000) / elapsed;
     this.#area = 0;
+    this.#answered = 0;
     this.#windowStart = now;
-    const next = this.enabled ? share < OFF_AT : share < ON_BELOW;
-    if (next === this.enabled) return false;
-    this.enabled = next;
+    if (this.enabled) {
+      if (share < SATURATED) {
+        this.#saturatedRates = [];
+        return false;
+      }
+      this.#saturatedRates.push(rate);
+      if (this.#saturatedRates.length < SATURATED_WINDOWS) return false;
+      this.#capacity = _mean(this.#saturatedRates);
+      this.#saturatedRates = [];
+      this.#stoppedAt = now;
+      this.enabled = false;
+      return true;
+    }
+    const lighter = rate < RESUME_BELOW * this.#capacity;
+    if (!lighter && now - this.#stoppedAt < RECHECK_MS) return false;
+    this.enabled = true;
     return true;
   }
+}
+
+function _mean(values: number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
 }

@@ -327,7 +327,10 @@ export class Supervisor {
     if (refused) return Promise.reject(refused);
     const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
     this.#spawnAhead.change(1);
-    const answered = () => this.#spawnAhead.change(-1);
+    const answered = () => {
+      this.#spawnAhead.change(-1);
+      this.#spawnAhead.answered();
+    };
     promise.then(answered, answered);
     const sandbox = this.#underCap(job.contractId) ? this.#pick() : null;
     if (sandbox) this.#dispatch(sandbox, { job, resolve, reject });
@@ -460,7 +463,7 @@ export class Supervisor {
     this.metrics.spawnAhead.set(spawnAhead ? 1 : 0);
     log.info(
       spawnAhead
-        ? "Spawning workers ahead again: requests leave cores idle"
+        ? "Spawning workers ahead again: requests come slower than at saturation, or to measure again"
         : "Spawning each run's worker when it arrives: requests keep every core busy",
       { spawnAhead },
     );

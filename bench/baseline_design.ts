@@ -1,0 +1,140 @@
+/**
+ * Baseline (d): the throughput of the simplest server that keeps contract code out of the HTTP
+ * process and gives every request a fresh worker, with none of tana-edge's own logic.
+ *
+ * A bare `Deno.serve` hands each request, as a length-prefixed JSON frame, to one of `processes`
+ * children started like sandboxes (no permissions, the sandbox's V8 flags). A child spawns a
+ * permissionless worker from a `blob:` URL when a request arrives, has it import and run a hello
+ * module, writes the JSON bytes back and terminates it. Each child runs one request at a time and
+ * the rest wait in the parent: measured on the 2-core machine, that schedule (on-demand spawns,
+ * one at a time) answered the most requests per second of the variants tried (a pre-spawned
+ * worker per child, several requests per child). No lookup, checks, lockdown, limits, logs or
+ * metrics: what separates (d) from (a) is the HTTP process, the pipes and the scheduling; what
+ * separates tana-edge from (d) is everything tana-edge does per request.
+ *
+ * `deno run --allow-net --allow-run --allow-read bench/baseline_design.ts PORT PROCESSES HEAP_MB`
+ * serves until killed.
+ *
+ * @module
+ */
+import { sandboxRunArgs } from "../src/sandbox/command.ts";
+
+const HELLO = `export function get(req) {
+  return { message: "Hello from Tana!", contract: req.tana.contract.id, timestamp: Date.now() };
+}`;
+
+const BOOTSTRAP = `self.onmessage = async (event) => {
+  const mod = await import(event.data.url);
+  const body = JSON.stringify(mod.get(event.data.request));
+  const bytes = new TextEncoder().encode(body);
+  self.postMessage(bytes.buffer, [bytes.buffer]);
+};`;
+
+/** A frame: payload length (u32), request id (u32), payload. */
+function frame(id: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + payload.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, payload.byteLength);
+  view.setUint32(4, id);
+  out.set(payload, 8);
+  return out;
+}
+
+/** Yields the frames of a byte stream. */
+async function* frames(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ id: number; payload: Uint8Array }> {
+  let buffer = new Uint8Array(0);
+  for await (const chunk of stream) {
+    const joined = new Uint8Array(buffer.byteLength + chunk.byteLength);
+    joined.set(buffer);
+    joined.set(chunk, buffer.byteLength);
+    buffer = joined;
+    while (buffer.byteLength >= 8) {
+      const view = new DataView(buffer.buffer, buffer.byteOffset);
+      const length = view.getUint32(0);
+      if (buffer.byteLength < 8 + length) break;
+      yield { id: view.getUint32(4), payload: buffer.slice(8, 8 + length) };
+      buffer = buffer.slice(8 + length);
+    }
+  }
+}
+
+async function child(): Promise<void> {
+  const blob = (code: string) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  const bootstrap = blob(BOOTSTRAP);
+  const hello = blob(HELLO);
+  const writer = Deno.stdout.writable.getWriter();
+  for await (const { id, payload } of frames(Deno.stdin.readable)) {
+    const request = JSON.parse(new TextDecoder().decode(payload));
+    const worker = new Worker(bootstrap, {
+      type: "module",
+      deno: { permissions: "none" },
+    } as WorkerOptions);
+    worker.onmessage = (event) => {
+      writer.write(frame(id, new Uint8Array(event.data)));
+      setTimeout(() => worker.terminate(), 0);
+    };
+    worker.postMessage({ url: hello, request });
+  }
+  Deno.exit(0);
+}
+
+function parent(port: number, processes: number, heapMb: number): void {
+  const children = Array.from({ length: processes }, () => {
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: sandboxRunArgs(heapMb, new URL(import.meta.url).href, ["child"]),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const c = {
+      writer: proc.stdin.getWriter(),
+      answer: null as ((body: Uint8Array<ArrayBuffer>) => void) | null,
+    };
+    (async () => {
+      for await (const { payload } of frames(proc.stdout)) {
+        const answer = c.answer!;
+        c.answer = null;
+        answer(payload as Uint8Array<ArrayBuffer>);
+        waiting.shift()?.();
+      }
+    })();
+    return c;
+  });
+  const waiting: (() => void)[] = [];
+  const encoder = new TextEncoder();
+  let nextId = 1;
+  Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    let free = children.find((c) => c.answer === null);
+    while (!free) {
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      free = children.find((c) => c.answer === null);
+    }
+    const request = {
+      url: req.url,
+      method: req.method,
+      path: "/",
+      params: [],
+      query: {},
+      headers: { accept: "*/*" },
+      ip: "127.0.0.1",
+      body: null,
+      tana: {
+        contract: { id: "hello", name: "hello", owner: "", version: 1, codeHash: "" },
+        caller: null,
+        session: null,
+      },
+    };
+    const { promise, resolve } = Promise.withResolvers<Uint8Array<ArrayBuffer>>();
+    free.answer = resolve;
+    free.writer.write(frame(nextId++, encoder.encode(JSON.stringify(request))));
+    return new Response(await promise, { headers: { "content-type": "application/json" } });
+  });
+}
+
+if (Deno.args[0] === "child") await child();
+else {
+  const [port, processes, heapMb] = Deno.args.map(Number);
+  parent(port, processes || 2, heapMb || 128);
+}

@@ -111,12 +111,17 @@ function _spawn(forPool: boolean): Worker {
   // the pool has run dry, requests arrive faster than workers are spawned, the next one takes
   // this worker at once, and the CPU is better spent spawning.
   const warmUp = forPool && (pool.length > 0 || spawned <= poolSize);
-  worker.postMessage({
-    t: "init",
-    warmUrl: warmUp ? warmUrl : null,
-    warmRequest: WARM_REQUEST,
-    preload: warmUp ? [...usedShims].map((name) => moduleUrls[name]) : [],
-  });
+  // Without a warm-up the message stays small: the worker clones it on its first turn.
+  worker.postMessage(
+    warmUp
+      ? {
+        t: "init",
+        warmUrl,
+        warmRequest: WARM_REQUEST,
+        preload: [...usedShims].map((name) => moduleUrls[name]),
+      }
+      : { t: "init", warmUrl: null, preload: [] },
+  );
   return worker;
 }
 

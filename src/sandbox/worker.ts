@@ -33,7 +33,7 @@ interface InitMessage {
    * `null` when the sandbox is too busy for the warm-up to pay. */
   warmUrl: string | null;
   /** A request shaped like a real one, so its first deserialisation is not on a request's path. */
-  warmRequest: TanaRequest;
+  warmRequest?: TanaRequest;
   /** URLs of the shims to load ahead of the request (those contracts in this sandbox used). */
   preload: string[];
 }
@@ -103,7 +103,9 @@ async function _init(message: InitMessage): Promise<void> {
   // CPU for shims most contracts never use. `Deno.version` must be taken before lockdown.
   const { deno, v8, typescript } = Deno.version;
   _setVersions({ deno, v8, typescript });
-  if (message.warmUrl) await _warmUp(message.warmUrl, message.warmRequest);
+  if (message.warmUrl && message.warmRequest) {
+    await _warmUp(message.warmUrl, message.warmRequest);
+  }
   _lockDown();
   // Loaded after lockdown, as a contract's own import would load them.
   try {

@@ -203,10 +203,13 @@ Deno.test("requests shed for lack of capacity cost the store no reads", async ()
       export async function get() { return (await block.getLatestBlock())?.height ?? null; }`,
     );
     assert.equal((await server.json("/chain")).status, 200); // its row is now cached
+    await server.deploy("cold", `export function get() { return 1; }`); // its row is not
     const holding = server.json("/hold");
     while (server.supervisor.capacity().inFlight === 0) await new Promise((r) => setTimeout(r, 10));
     const before = store.queryCount;
-    const shed = await Promise.all(Array.from({ length: 20 }, () => server.json("/chain")));
+    const shed = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => server.json(i % 4 ? "/chain" : "/cold")),
+    );
     const queries = store.queryCount - before;
     assert.ok(shed.every((r) => r.status === 503 && r.body.code === "overloaded"));
     assert.equal(queries, 0, `shed requests made ${queries} store queries`);

@@ -115,6 +115,9 @@ export function createHandler(deps: HandlerDeps): Deno.ServeHandler<Deno.NetAddr
         allow: "GET, POST, OPTIONS",
       });
     }
+    // Shed before any store read: under a retry storm a refused request must cost next to nothing.
+    const overloaded = supervisor.overloaded();
+    if (overloaded) throw overloaded;
     const contract = await loader.load(parts.id);
     logFields.contractId = contract.row.id;
     const handler = contract.handlers[req.method];

@@ -289,11 +289,11 @@ export class Supervisor {
     let computing = 0;
     let warm = 0;
     for (const s of this.#sandboxes) {
+      inFlight += s.pending.size;
+      for (const run of s.pending.values()) if (_computing(run, now)) computing++;
       if (s.state !== "ready") continue;
       ready++;
       warm += s.warm;
-      inFlight += s.pending.size;
-      for (const run of s.pending.values()) if (_computing(run, now)) computing++;
     }
     return {
       ready,
@@ -367,6 +367,17 @@ export class Supervisor {
         { "retry-after": String(seconds) },
       );
     }
+    return this.overloaded();
+  }
+
+  /**
+   * The 503 to answer with when no more requests are admitted right now, whatever the contract
+   * (see `admission.ts`). Cheap, so the HTTP handler asks before it looks the contract up: under
+   * a retry storm a shed request should cost next to nothing.
+   *
+   * @returns the 503 `overloaded`, or `null` when a run would be admitted
+   */
+  overloaded(): EdgeError | null {
     let ready = 0;
     let inFlight = 0;
     for (const s of this.#sandboxes) {

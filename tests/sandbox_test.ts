@@ -188,6 +188,31 @@ Deno.test("a queued request that cannot start within QUEUE_TIMEOUT_MS is shed", 
 const spin = (ms: number) =>
   `export function get() { const end = Date.now() + ${ms}; while (Date.now() < end); return { ok: true }; }`;
 
+/** An allow-listed origin that holds every request until released, and a contract that calls it. */
+function heldOrigin() {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  let calls = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
+    calls++;
+    await held;
+    return new Response("late");
+  });
+  return {
+    calls: () => calls,
+    release,
+    shutdown() {
+      release();
+      return server.shutdown();
+    },
+    /** A contract whose run waits for the origin's answer: a host call that stays out. */
+    waiter: `import { fetch } from "tana:utils";
+      export async function get() {
+        return { text: await (await fetch("http://127.0.0.1:${server.addr.port}/")).text() };
+      }`,
+  };
+}
+
 Deno.test("a sandbox takes one computing run at a time; a long run shares it after its turn", async () => {
   const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_CONCURRENCY: "4" });
   try {
@@ -210,39 +235,25 @@ Deno.test("a sandbox takes one computing run at a time; a long run shares it aft
 });
 
 Deno.test("a run waiting for a host call lets the next run start in its sandbox", async () => {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => release = resolve);
-  let calls = 0;
-  const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
-    calls++;
-    await held;
-    return new Response("late");
-  });
+  const origin = heldOrigin();
   const server = await startTestServer({
     SANDBOX_PROCESSES: "1",
     SANDBOX_CONCURRENCY: "2",
     FETCH_ALLOW_HOSTS: "127.0.0.1",
   });
   try {
-    await server.deploy(
-      "waiter",
-      `import { fetch } from "tana:utils";
-      export async function get() {
-        return { text: await (await fetch("http://127.0.0.1:${origin.addr.port}/")).text() };
-      }`,
-    );
+    await server.deploy("waiter", origin.waiter);
     await server.deploy("hello", HELLO);
     let waiterDone = false;
     const waiter = server.json("/waiter").finally(() => waiterDone = true);
-    await waitFor(2000, () => calls === 1);
+    await waitFor(2000, () => origin.calls() === 1);
     const { queued, inFlight, computing } = server.supervisor.capacity();
     assert.deepEqual({ queued, inFlight, computing }, { queued: 0, inFlight: 1, computing: 0 });
     assert.deepEqual((await server.json("/hello")).body, { ok: true });
     assert.equal(waiterDone, false, "hello ran while the waiter's host call was outstanding");
-    release();
+    origin.release();
     assert.deepEqual((await waiter).body, { text: "late" });
   } finally {
-    release();
     await server.close();
     await origin.shutdown();
   }
@@ -315,36 +326,22 @@ Deno.test("while requests keep every core busy, sandboxes spawn each run's worke
 });
 
 Deno.test("requests waiting for I/O do not stop sandboxes from spawning ahead", async () => {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => release = resolve);
-  let calls = 0;
-  const origin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
-    calls++;
-    await held;
-    return new Response("late");
-  });
+  const origin = heldOrigin();
   const server = await startTestServer({
     SANDBOX_PROCESSES: "1",
     SANDBOX_CONCURRENCY: "8",
     FETCH_ALLOW_HOSTS: "127.0.0.1",
   });
   try {
-    await server.deploy(
-      "waiter",
-      `import { fetch } from "tana:utils";
-      export async function get() {
-        return { text: await (await fetch("http://127.0.0.1:${origin.addr.port}/")).text() };
-      }`,
-    );
+    await server.deploy("waiter", origin.waiter);
     const waiters = Array.from({ length: 4 }, () => server.json("/waiter"));
-    await waitFor(3000, () => calls === 4);
+    await waitFor(3000, () => origin.calls() === 4);
     // Four requests held on one sandbox's core for several decision windows, all waiting.
     await new Promise((r) => setTimeout(r, 800));
     assert.equal(server.supervisor.capacity().spawnAhead, true);
-    release();
+    origin.release();
     for (const res of await Promise.all(waiters)) assert.deepEqual(res.body, { text: "late" });
   } finally {
-    release();
     await server.close();
     await origin.shutdown();
   }

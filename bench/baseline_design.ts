@@ -17,11 +17,7 @@
  *
  * @module
  */
-import { sandboxRunArgs } from "../src/sandbox/command.ts";
-
-const HELLO = `export function get(req) {
-  return { message: "Hello from Tana!", contract: req.tana.contract.id, timestamp: Date.now() };
-}`;
+import { frame, frames, HELLO, REQUEST, spawnChild } from "./_baseline.ts";
 
 const BOOTSTRAP = `self.onmessage = async (event) => {
   const mod = await import(event.data.url);
@@ -29,36 +25,6 @@ const BOOTSTRAP = `self.onmessage = async (event) => {
   const bytes = new TextEncoder().encode(body);
   self.postMessage(bytes.buffer, [bytes.buffer]);
 };`;
-
-/** A frame: payload length (u32), request id (u32), payload. */
-function frame(id: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + payload.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, payload.byteLength);
-  view.setUint32(4, id);
-  out.set(payload, 8);
-  return out;
-}
-
-/** Yields the frames of a byte stream. */
-async function* frames(
-  stream: ReadableStream<Uint8Array>,
-): AsyncGenerator<{ id: number; payload: Uint8Array }> {
-  let buffer = new Uint8Array(0);
-  for await (const chunk of stream) {
-    const joined = new Uint8Array(buffer.byteLength + chunk.byteLength);
-    joined.set(buffer);
-    joined.set(chunk, buffer.byteLength);
-    buffer = joined;
-    while (buffer.byteLength >= 8) {
-      const view = new DataView(buffer.buffer, buffer.byteOffset);
-      const length = view.getUint32(0);
-      if (buffer.byteLength < 8 + length) break;
-      yield { id: view.getUint32(4), payload: buffer.slice(8, 8 + length) };
-      buffer = buffer.slice(8 + length);
-    }
-  }
-}
 
 async function child(): Promise<void> {
   const blob = (code: string) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
@@ -82,12 +48,7 @@ async function child(): Promise<void> {
 
 function parent(port: number, processes: number, heapMb: number): void {
   const children = Array.from({ length: processes }, () => {
-    const proc = new Deno.Command(Deno.execPath(), {
-      args: sandboxRunArgs(heapMb, new URL(import.meta.url).href, ["child"]),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
+    const proc = spawnChild(import.meta.url, heapMb);
     const c = {
       writer: proc.stdin.getWriter(),
       answer: null as ((body: Uint8Array<ArrayBuffer>) => void) | null,
@@ -111,21 +72,7 @@ function parent(port: number, processes: number, heapMb: number): void {
       await new Promise<void>((resolve) => waiting.push(resolve));
       free = children.find((c) => c.answer === null);
     }
-    const request = {
-      url: req.url,
-      method: req.method,
-      path: "/",
-      params: [],
-      query: {},
-      headers: { accept: "*/*" },
-      ip: "127.0.0.1",
-      body: null,
-      tana: {
-        contract: { id: "hello", name: "hello", owner: "", version: 1, codeHash: "" },
-        caller: null,
-        session: null,
-      },
-    };
+    const request = { ...REQUEST, url: req.url, method: req.method };
     const { promise, resolve } = Promise.withResolvers<Uint8Array<ArrayBuffer>>();
     free.answer = resolve;
     free.writer.write(frame(nextId++, encoder.encode(JSON.stringify(request))));

@@ -14,11 +14,7 @@
  *
  * @module
  */
-import { sandboxRunArgs } from "../src/sandbox/command.ts";
-
-const HELLO = `export function get(req) {
-  return { message: "Hello from Tana!", contract: req.tana.contract.id, timestamp: Date.now() };
-}`;
+import { frame, frames, HELLO, REQUEST, spawnChild } from "./_baseline.ts";
 
 const BOOTSTRAP = `let warmed = false;
 self.onmessage = async (event) => {
@@ -30,46 +26,6 @@ self.onmessage = async (event) => {
   self.postMessage({ t: warmed ? "result" : "ready", body: bytes.buffer }, [bytes.buffer]);
   warmed = true;
 };`;
-
-const REQUEST = {
-  url: "http://127.0.0.1/hello",
-  method: "GET",
-  path: "/",
-  params: [],
-  query: {},
-  headers: { accept: "*/*" },
-  ip: "127.0.0.1",
-  body: null,
-  tana: {
-    contract: { id: "hello", name: "hello", owner: "", version: 1, codeHash: "" },
-    caller: null,
-    session: null,
-  },
-};
-
-function frame(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + payload.byteLength);
-  new DataView(out.buffer).setUint32(0, payload.byteLength);
-  out.set(payload, 4);
-  return out;
-}
-
-/** Yields the payloads of length-prefixed frames. */
-async function* frames(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buffer = new Uint8Array(0);
-  for await (const chunk of stream) {
-    const joined = new Uint8Array(buffer.byteLength + chunk.byteLength);
-    joined.set(buffer);
-    joined.set(chunk, buffer.byteLength);
-    buffer = joined;
-    while (buffer.byteLength >= 4) {
-      const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0);
-      if (buffer.byteLength < 4 + length) break;
-      yield buffer.slice(4, 4 + length);
-      buffer = buffer.slice(4 + length);
-    }
-  }
-}
 
 async function child(): Promise<void> {
   const blob = (code: string) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
@@ -87,7 +43,7 @@ async function child(): Promise<void> {
   };
   let next = spawn();
   const writer = Deno.stdout.writable.getWriter();
-  for await (const payload of frames(Deno.stdin.readable)) {
+  for await (const { payload } of frames(Deno.stdin.readable)) {
     const { worker, ready } = next;
     await ready;
     const request = JSON.parse(new TextDecoder().decode(payload));
@@ -95,7 +51,7 @@ async function child(): Promise<void> {
       worker.onmessage = (event) => resolve(event.data.body);
       worker.postMessage({ url: hello, request });
     });
-    await writer.write(frame(new Uint8Array(body)));
+    await writer.write(frame(0, new Uint8Array(body)));
     worker.terminate();
     next = spawn();
   }
@@ -103,12 +59,7 @@ async function child(): Promise<void> {
 }
 
 async function parent(count: number, gapMs: number, heapMb: number): Promise<void> {
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: sandboxRunArgs(heapMb, new URL(import.meta.url).href, ["child"]),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const proc = spawnChild(import.meta.url, heapMb);
   const writer = proc.stdin.getWriter();
   const replies = frames(proc.stdout);
   const payload = new TextEncoder().encode(JSON.stringify(REQUEST));
@@ -117,7 +68,7 @@ async function parent(count: number, gapMs: number, heapMb: number): Promise<voi
   for (let i = 0; i < count + 2; i++) {
     await new Promise((r) => setTimeout(r, gapMs));
     const started = performance.now();
-    await writer.write(frame(payload));
+    await writer.write(frame(i, payload));
     const reply = await replies.next();
     if (reply.done) throw new Error("child exited");
     if (i >= 2) times.push(performance.now() - started);

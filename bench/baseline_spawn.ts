@@ -12,15 +12,11 @@
  *
  * @module
  */
+import { HELLO } from "./_baseline.ts";
+
 const [durationMs, warmupMs, inflight] = Deno.args.map(Number);
 
-const hello = URL.createObjectURL(
-  new Blob([
-    `export function get(req) {
-      return { message: "Hello from Tana!", contract: req.tana.contract.id, timestamp: Date.now() };
-    }`,
-  ], { type: "text/javascript" }),
-);
+const hello = URL.createObjectURL(new Blob([HELLO], { type: "text/javascript" }));
 const bootstrap = URL.createObjectURL(
   new Blob([
     `self.onmessage = async (event) => {

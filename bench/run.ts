@@ -33,6 +33,12 @@ const ROOT = new URL("../", import.meta.url);
 const RESULTS = new URL("./results/", import.meta.url);
 /** Pause before each cold-start request. */
 const COLD_GAP_MS = 100;
+/**
+ * Clients of the soak's closed loop: as many as the server keeps admitting under sustained load
+ * (a request computing in each sandbox plus `QUEUE_SIZE` waiting, with the defaults), so that every
+ * request is served rather than shed.
+ */
+const SOAK_CLIENTS = 4;
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -341,15 +347,7 @@ async function designFloor() {
   try {
     const target = { url: `http://127.0.0.1:${port}/` };
     await waitHttp(target.url, 20_000, child);
-    await closedLoop(target, { concurrency: 4, durationMs: 300 });
-    const closedRes: Record<string, unknown> = {};
-    let capacity = 0;
-    for (const c of PLAN.concurrencies) {
-      const r = await closed(target, c, PLAN.designClosedS);
-      closedRes[`c${c}`] = brief(r);
-      capacity = Math.max(capacity, r.throughputRps);
-    }
-    return { processes: PROCESSES, capacityRps: capacity, closed: closedRes };
+    return { processes: PROCESSES, ...await sweep(target, PLAN.designClosedS) };
   } finally {
     await stopChild(child);
   }
@@ -363,6 +361,19 @@ async function closed(target: Target, concurrency: number, seconds: number): Pro
     return await closedLoop(target, { concurrency, durationMs: seconds * 1000 });
   }
   return await wrkRun(target, { concurrency, durationS: seconds });
+}
+
+/** A baseline's closed loops at every concurrency of the plan, after a short warm-up. */
+async function sweep(target: Target, seconds: number) {
+  await closedLoop(target, { concurrency: 4, durationMs: 300 });
+  const closedRes: Record<string, unknown> = {};
+  let capacity = 0;
+  for (const c of PLAN.concurrencies) {
+    const r = await closed(target, c, seconds);
+    closedRes[`c${c}`] = brief(r);
+    capacity = Math.max(capacity, r.throughputRps);
+  }
+  return { capacityRps: capacity, closed: closedRes };
 }
 
 function mergeStatuses(runs: LoadResult[]): Record<string, number> {
@@ -564,18 +575,18 @@ async function runOnce(index: number) {
         // 126 → 208 MB, then 203–209 MB for the next 20 000), so "before" is taken after a warm-up
         // of a fifth of the soak: growth after that point is what would accumulate.
         const warmUp = Math.round(n / 5);
-        log(`run ${index}: soak warm-up, ${warmUp} hello requests at c=8`);
+        log(`run ${index}: soak warm-up, ${warmUp} hello requests at c=${SOAK_CLIENTS}`);
         await closedLoop(WORKLOADS[0].target(server.base), {
-          concurrency: 8,
+          concurrency: SOAK_CLIENTS,
           durationMs: 24 * 3600_000,
           maxRequests: warmUp,
         });
         await sleep(PLAN.idleSettleMs);
-        log(`run ${index}: soak, ${n} hello requests at c=8`);
+        log(`run ${index}: soak, ${n} hello requests at c=${SOAK_CLIENTS}`);
         const before = readRss(server.pid);
         const t = performance.now();
         const soak = await closedLoop(WORKLOADS[0].target(server.base), {
-          concurrency: 8,
+          concurrency: SOAK_CLIENTS,
           durationMs: 24 * 3600_000,
           maxRequests: n,
         });
@@ -623,14 +634,7 @@ async function runOnce(index: number) {
       const base = `http://127.0.0.1:${port}`;
       await waitHttp(base, 20_000, bare);
       const target = { url: base };
-      await closedLoop(target, { concurrency: 4, durationMs: 300 });
-      const closedRes: Record<string, unknown> = {};
-      let capacity = 0;
-      for (const c of PLAN.concurrencies) {
-        const r = await closed(target, c, PLAN.bareClosedS);
-        closedRes[`c${c}`] = brief(r);
-        capacity = Math.max(capacity, r.throughputRps);
-      }
+      const { capacityRps: capacity, closed: closedRes } = await sweep(target, PLAN.bareClosedS);
       const hello = (result.workloads as Record<string, { light: { offeredRps: number } }>).hello;
       const light = await openLoop(target, {
         rate: hello.light.offeredRps,

@@ -234,6 +234,55 @@ Deno.test("a sandbox takes one computing run at a time; a long run shares it aft
   }
 });
 
+Deno.test("a request waiting behind a computing run starts when its turn ends", async () => {
+  // The sleeper never calls the host, so the server sees it computing for a whole turn.
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "4",
+    QUEUE_TIMEOUT_MS: "400",
+  });
+  try {
+    await server.deploy(
+      "sleeper",
+      `export async function get() { await new Promise((r) => setTimeout(r, 1500)); return 1; }`,
+    );
+    await server.deploy("hello", HELLO);
+    const sleeper = server.json("/sleeper");
+    await waitFor(2000, () => server.supervisor.capacity().computing === 1);
+    let sleeperDone = false;
+    sleeper.finally(() => sleeperDone = true);
+    const res = await server.json("/hello");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(sleeperDone, false, "started beside the sleeper, not after it");
+    assert.equal((await sleeper).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a tenant's backlog held back by its cap does not get other tenants shed", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "4",
+    CONTRACT_CONCURRENCY: "3",
+    QUEUE_SIZE: "2",
+    QUEUE_TIMEOUT_MS: "5000",
+  });
+  try {
+    await server.deploy("slow", SLOW);
+    await server.deploy("hello", HELLO);
+    // Three run (the cap), two wait for them: the queue stands, but only with capped runs.
+    const slow = Array.from({ length: 5 }, () => server.json("/slow"));
+    await waitFor(2000, () => server.supervisor.capacity().queued === 2);
+    await new Promise((r) => setTimeout(r, 150));
+    const other = await server.json("/hello");
+    assert.equal(other.status, 200, JSON.stringify(other.body));
+    assert.ok((await Promise.all(slow)).every((r) => r.status === 200));
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("a run waiting for a host call lets the next run start in its sandbox", async () => {
   const origin = heldOrigin();
   const server = await startTestServer({
@@ -344,6 +393,23 @@ Deno.test("requests waiting for I/O do not stop sandboxes from spawning ahead", 
   } finally {
     await server.close();
     await origin.shutdown();
+  }
+});
+
+Deno.test("runs that sleep do not stop sandboxes from spawning ahead", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_CONCURRENCY: "4" });
+  try {
+    await server.deploy(
+      "napper",
+      `export async function get() { await new Promise((r) => setTimeout(r, 1500)); return 1; }`,
+    );
+    const nappers = Array.from({ length: 2 }, () => server.json("/napper"));
+    // Past their turns they wait on timers: several decision windows with nothing computing.
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(server.supervisor.capacity().spawnAhead, true);
+    assert.ok((await Promise.all(nappers)).every((r) => r.status === 200));
+  } finally {
+    await server.close();
   }
 });
 

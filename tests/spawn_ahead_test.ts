@@ -13,13 +13,11 @@ import {
 
 const WINDOW = 250;
 
-/** Holds `held` requests through the window ending at `end` and answers `rate` per second. */
+/** `held` requests need CPU through the window ending at `end`, answered at `rate` per second. */
 function window(policy: SpawnAhead, end: number, held: number, rate: number): boolean {
-  policy.change(held, end - WINDOW);
+  policy.demand(held * WINDOW);
   for (let i = 0; i < (rate * WINDOW) / 1000; i++) policy.answered();
-  const changed = policy.update(2, end);
-  policy.change(-held, end);
-  return changed;
+  return policy.update(2, end);
 }
 
 Deno.test("spawning ahead stops after consecutive saturated windows, not after a burst", () => {
@@ -60,10 +58,10 @@ Deno.test("without a pool it measures again every RECHECK_MS, even under full lo
   assert.equal(policy.enabled, true);
 });
 
-Deno.test("a request counts for the part of each window it is held, however long it runs", () => {
+Deno.test("saturated by runs answered slowly, it resumes as soon as they are done", () => {
   const policy = new SpawnAhead(0);
-  // One slow request over many windows is one request in each (half of two cores), never many.
-  policy.change(1, 0);
-  for (let t = WINDOW; t <= 20 * WINDOW; t += WINDOW) assert.equal(policy.update(2, t), false);
-  assert.equal(policy.enabled, true);
+  let t = 0;
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 0);
+  assert.equal(policy.enabled, false);
+  assert.equal(window(policy, t += WINDOW, 0, 0), true, "a rate of 0 against 0 is not heavier");
 });

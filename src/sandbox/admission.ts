@@ -4,10 +4,12 @@
  * Two bounds. Memory: at most `concurrency` runs per ready sandbox plus `queueSize` waiting, so
  * nothing grows with load. Latency: once the queue is standing (it has not emptied for
  * {@link STANDING_QUEUE_MS} with every sandbox ready), requests arrive faster than the sandboxes
- * take them, and each one admitted would only wait longer; then only `queueSize` may wait. A burst
- * (the queue emptied recently) may fill every free slot, and so may the backlog of a sandbox being
- * replaced, whose capacity returns within a second. This is CoDel's idea, applied at admission so
- * that a refused client learns it at once and can retry elsewhere.
+ * take them, and each one admitted would only wait longer; then only `queueSize` may wait to run.
+ * Requests held back by their own contract's cap (`CONTRACT_CONCURRENCY`) wait for that tenant's
+ * runs, not for capacity, and do not count there: one tenant's backlog never gets others shed. A
+ * burst (the queue emptied recently) may fill every free slot, and so may the backlog of a sandbox
+ * being replaced, whose capacity returns within a second. This is CoDel's idea, applied at
+ * admission so that a refused client learns it at once and can retry elsewhere.
  *
  * @module
  */
@@ -28,7 +30,9 @@ export interface AdmissionState {
   inFlight: number;
   /** Runs waiting in the queue. */
   waiting: number;
-  /** How long the queue has been non-empty, in ms (0 when it is empty). */
+  /** Of those, runs their contract's cap does not hold back. */
+  waitingToRun: number;
+  /** How long the queue has been non-empty with every sandbox ready, in ms (0 when empty). */
   waitingForMs: number;
   /** `SANDBOX_CONCURRENCY`. */
   concurrency: number;
@@ -46,13 +50,13 @@ export interface AdmissionState {
  * ```ts
  * import { admits } from "./admission.ts";
  * const base = { ready: 2, expected: 2, inFlight: 2, concurrency: 4, queueSize: 4 };
- * console.assert(admits({ ...base, waiting: 6, waitingForMs: 20 })); // a burst
- * console.assert(!admits({ ...base, waiting: 6, waitingForMs: 300 })); // standing
+ * console.assert(admits({ ...base, waiting: 6, waitingToRun: 6, waitingForMs: 20 })); // a burst
+ * console.assert(!admits({ ...base, waiting: 6, waitingToRun: 6, waitingForMs: 300 })); // standing
  * ```
  */
 export function admits(s: AdmissionState): boolean {
   if (s.inFlight + s.waiting >= s.ready * s.concurrency + s.queueSize) return false;
   const standing = s.waiting > 0 && s.ready >= s.expected &&
     s.waitingForMs >= STANDING_QUEUE_MS;
-  return !standing || s.waiting < s.queueSize;
+  return !standing || s.waitingToRun < s.queueSize;
 }

@@ -6,9 +6,10 @@
  * the 2-core benchmark machine, sandboxes that spawn each run's worker when the run arrives
  * answered 7–12 % more requests per second than sandboxes that keep a pool (bench/README.md).
  *
- * Saturation is seen from the requests that need CPU: queued, or running and not waiting for a
- * host call (requests waiting for I/O leave the cores to others). The time they spent so in a
- * window, summed, over the window's length is how many there were on average; at
+ * Saturation is seen from the requests that need CPU: those waiting to run, and runs computing (in
+ * their turn and not waiting for a host call, as the supervisor counts them: a run waiting for I/O
+ * or a timer leaves the cores to others). The supervisor reports the time they spent so; summed
+ * over a window and divided by its length, that is how many there were on average. At
  * {@link SATURATED} of the cores the sandboxes can use, for {@link SATURATED_WINDOWS} windows in a
  * row, spawning ahead stops, and the rate at which requests were answered meanwhile is kept as
  * what the sandboxes manage with a pool.
@@ -36,9 +37,7 @@ export const RECHECK_MS = 10_000;
 export class SpawnAhead {
   /** Whether sandboxes should keep warm pools. */
   enabled = true;
-  #held = 0;
-  #area = 0;
-  #since: number;
+  #demandMs = 0;
   #windowStart: number;
   #answered = 0;
   /** Answer rates (per second) of the consecutive saturated windows so far. */
@@ -53,22 +52,16 @@ export class SpawnAhead {
    * @param now the current `performance.now()`
    */
   constructor(now: number = performance.now()) {
-    this.#since = now;
     this.#windowStart = now;
   }
 
   /**
-   * Records that the number of requests needing CPU changed.
+   * Adds time that requests spent needing CPU (two requests for 5 ms each: 10).
    *
-   * @param delta `+1` when one is admitted or a host call of its returns, `-1` when it is answered
-   *   or starts waiting for a host call
-   * @param now the current `performance.now()`
+   * @param ms milliseconds, summed over the requests
    */
-  change(delta: number, now: number = performance.now()): void {
-    // A run can end while one of its host calls is still out (a timeout): briefly one too few.
-    this.#area += Math.max(0, this.#held) * (now - this.#since);
-    this.#since = now;
-    this.#held += delta;
+  demand(ms: number): void {
+    this.#demandMs += ms;
   }
 
   /** Records that a request was answered (whatever its outcome). */
@@ -84,12 +77,11 @@ export class SpawnAhead {
    * @returns whether {@link enabled} changed
    */
   update(cores: number, now: number = performance.now()): boolean {
-    this.change(0, now);
     const elapsed = now - this.#windowStart;
     if (elapsed <= 0) return false;
-    const share = cores > 0 ? this.#area / elapsed / cores : 0;
+    const share = cores > 0 ? this.#demandMs / elapsed / cores : 0;
     const rate = (this.#answered * 1000) / elapsed;
-    this.#area = 0;
+    this.#demandMs = 0;
     this.#answered = 0;
     this.#windowStart = now;
     if (this.enabled) {
@@ -105,7 +97,8 @@ export class SpawnAhead {
       this.enabled = false;
       return true;
     }
-    const lighter = rate < RESUME_BELOW * this.#capacity;
+    // `<=`: runs that were answered slowly when the pool saturated leave a rate of about 0.
+    const lighter = rate <= RESUME_BELOW * this.#capacity;
     if (!lighter && now - this.#stoppedAt < RECHECK_MS) return false;
     this.enabled = true;
     return true;

@@ -210,6 +210,11 @@ export class Supervisor {
   #initMessage: ToSandbox & { t: "init" };
   /** `performance.now()` when the queue last went from empty to not empty. */
   #waitingSince = 0;
+  /** `performance.now()` when every expected sandbox was last (again) ready. */
+  #allReadySince = 0;
+  #allReady = false;
+  /** Up to when the CPU demand of requests has been reported to {@link SpawnAhead}. */
+  #demandAt = 0;
   /** Drains the queue when the earliest computing run's turn ends. */
   #turnTimer: ReturnType<typeof setTimeout> | undefined;
   #turnTimerAt = Infinity;
@@ -261,6 +266,7 @@ export class Supervisor {
     this.#startup = { resolve, reject, failures: 0 };
     for (let i = 0; i < this.config.sandboxProcesses; i++) this.#spawn("initial");
     this.#spawnAhead = new SpawnAhead();
+    this.#demandAt = performance.now();
     this.#spawnAheadTimer = setInterval(() => this.#decideSpawnAhead(), SPAWN_AHEAD_WINDOW_MS);
     try {
       await promise;
@@ -326,13 +332,12 @@ export class Supervisor {
     const refused = this.refusal(job.contractId);
     if (refused) return Promise.reject(refused);
     const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
-    this.#spawnAhead.change(1);
-    const answered = () => {
-      this.#spawnAhead.change(-1);
-      this.#spawnAhead.answered();
-    };
+    const answered = () => this.#spawnAhead.answered();
     promise.then(answered, answered);
-    const sandbox = this.#underCap(job.contractId) ? this.#pick() : null;
+    // First come, first served: only with nobody waiting may a new run go straight to a sandbox.
+    const sandbox = this.#queue.length === 0 && this.#underCap(job.contractId)
+      ? this.#pick()
+      : null;
     if (sandbox) this.#dispatch(sandbox, { job, resolve, reject });
     else {
       // The queue has room (else `refusal` said so). A request that cannot start soon is better
@@ -342,6 +347,8 @@ export class Supervisor {
         this.metrics.queueTimeouts.inc();
         return _overloaded();
       });
+      // Dispatches whatever can start, and otherwise arms the drain for the end of a turn.
+      this.#drainQueue();
     }
     return promise;
   }
@@ -367,7 +374,8 @@ export class Supervisor {
         { "retry-after": String(seconds) },
       );
     }
-    return this.overloaded();
+    if (this.#queue.length === 0 && this.#underCap(contractId) && this.#pick()) return null;
+    return this.#admission();
   }
 
   /**
@@ -378,6 +386,11 @@ export class Supervisor {
    * @returns the 503 `overloaded`, or `null` when a run would be admitted
    */
   overloaded(): EdgeError | null {
+    if (this.#queue.length === 0 && this.#pick()) return null;
+    return this.#admission();
+  }
+
+  #admission(): EdgeError | null {
     let ready = 0;
     let inFlight = 0;
     for (const s of this.#sandboxes) {
@@ -385,12 +398,16 @@ export class Supervisor {
       inFlight += s.pending.size;
     }
     const waiting = this.#queue.length;
+    let waitingToRun = 0;
+    for (const item of this.#queue) if (this.#underCap(item.job.contractId)) waitingToRun++;
+    const since = Math.max(this.#waitingSince, this.#allReadySince);
     const admitted = admits({
       ready,
       expected: this.config.sandboxProcesses,
       inFlight,
       waiting,
-      waitingForMs: waiting > 0 ? performance.now() - this.#waitingSince : 0,
+      waitingToRun,
+      waitingForMs: waiting > 0 ? performance.now() - since : 0,
       concurrency: this.config.sandboxConcurrency,
       queueSize: this.config.queueSize,
     });
@@ -464,8 +481,32 @@ export class Supervisor {
     return until;
   }
 
+  /**
+   * Reports to {@link SpawnAhead} the CPU demand since the last report: runs waiting that their
+   * contract's cap does not hold back, and runs computing. Called before anything that changes
+   * either, so that each span is counted in the state it was in.
+   */
+  #countDemand(): void {
+    const now = performance.now();
+    const from = this.#demandAt;
+    this.#demandAt = now;
+    if (now <= from) return;
+    let ms = 0;
+    for (const item of this.#queue) if (this.#underCap(item.job.contractId)) ms += now - from;
+    for (const s of this.#sandboxes) {
+      for (const run of s.pending.values()) {
+        if (run.awaiting > 0) continue;
+        const computed = Math.min(now, run.dispatchedAt + TURN_MS) -
+          Math.max(from, run.dispatchedAt);
+        if (computed > 0) ms += computed;
+      }
+    }
+    this.#spawnAhead.demand(ms);
+  }
+
   /** Ends a window of {@link SpawnAhead} and tells the sandboxes when its answer changes. */
   #decideSpawnAhead(): void {
+    this.#countDemand();
     let ready = 0;
     for (const s of this.#sandboxes) if (s.state === "ready") ready++;
     const cores = Math.min(ready, navigator.hardwareConcurrency || ready);
@@ -501,6 +542,7 @@ export class Supervisor {
   }
 
   #drainQueue(): void {
+    this.#countDemand();
     // Oldest first, skipping contracts at their cap so they cannot block everyone behind them.
     for (let i = 0; i < this.#queue.length;) {
       if (!this.#underCap(this.#queue[i].job.contractId)) {
@@ -520,6 +562,7 @@ export class Supervisor {
     sandbox: Sandbox,
     item: Queued,
   ): void {
+    this.#countDemand();
     const { job } = item;
     const rid = this.#nextRunId++;
     job.sandbox = sandbox.id;
@@ -572,6 +615,7 @@ export class Supervisor {
   #release(sandbox: Sandbox, rid: number): Pending | undefined {
     const pending = sandbox.pending.get(rid);
     if (!pending) return;
+    this.#countDemand();
     sandbox.pending.delete(rid);
     clearTimeout(pending.backstop);
     this.metrics.inFlight.dec();
@@ -800,14 +844,14 @@ export class Supervisor {
         const { rid, cid } = message;
         if (message.op === "fetch") pending.fetched = true;
         // Waiting for the host, the run is not computing: another may start in its sandbox.
+        this.#countDemand();
         pending.awaiting++;
-        this.#spawnAhead.change(-1);
         if (this.#queue.length > 0) this.#drainQueue();
         const fail = (name: string, message: string) =>
           sandbox.send({ t: "reply", rid, cid, ok: false, value: { name, message } });
         pending.job.onCall(message.op, message.args).finally(() => {
+          this.#countDemand();
           pending.awaiting--;
-          this.#spawnAhead.change(1);
         }).then(
           (value) => {
             try {
@@ -935,9 +979,11 @@ export class Supervisor {
 
   /** Queues a run; if no slot takes it within `waitMs`, it leaves the queue with `expired()`. */
   #enqueue(item: Queued, end: "front" | "back", waitMs: number, expired: () => EdgeError): void {
+    this.#countDemand();
     item.timer = setTimeout(() => {
       const at = this.#queue.indexOf(item);
       if (at === -1) return;
+      this.#countDemand();
       this.#queue.splice(at, 1);
       this.metrics.queueDepth.set(this.#queue.length);
       item.reject(expired());
@@ -957,7 +1003,10 @@ export class Supervisor {
   #updateReady(): void {
     let ready = 0;
     for (const s of this.#sandboxes) if (s.state === "ready") ready++;
+    const allReady = ready >= this.config.sandboxProcesses;
+    if (allReady && !this.#allReady) this.#allReadySince = performance.now();
+    this.#allReady = allReady;
     this.metrics.sandboxesReady.set(ready);
-    if (ready >= this.config.sandboxProcesses) this.#startup?.resolve();
+    if (allReady) this.#startup?.resolve();
   }
 }

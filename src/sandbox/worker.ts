@@ -268,9 +268,13 @@ function _checkCryptoParams(algorithm: unknown): void {
 
 /**
  * Runs the handler once and posts its result (`kind` "warm" for the warm-up, which the sandbox
- * drops) or the error.
+ * drops) or the error. A warm-up posts no error: the run that may already be waiting for this
+ * worker would take it for its own.
  */
 async function _run(message: RunMessage, kind: "result" | "warm" = "result"): Promise<void> {
+  const fail = (error: Record<string, unknown>) => {
+    if (kind === "result") post({ t: "error", logsDropped: _logsDropped(), ...error });
+  };
   _begin(message.request, message.block, message.readAhead, message.logLimits);
   let result: unknown;
   try {
@@ -283,21 +287,14 @@ async function _run(message: RunMessage, kind: "result" | "warm" = "result"): Pr
       ? await handler(message.request, message.request.body)
       : await handler(message.request);
   } catch (error) {
-    post({
-      t: "error",
-      logsDropped: _logsDropped(),
-      code: "contract_error",
-      message: _describe(error, message.url),
-    });
+    fail({ code: "contract_error", message: _describe(error, message.url) });
     return;
   }
   try {
     const { status, headers, body } = _serialize(result);
     const bytes = _encoder.encode(body);
     if (bytes.byteLength > message.maxResponseBytes) {
-      post({
-        t: "error",
-        logsDropped: _logsDropped(),
+      fail({
         code: "response_too_large",
         message:
           `Response is ${bytes.byteLength} bytes; the limit is ${message.maxResponseBytes} bytes`,
@@ -313,12 +310,7 @@ async function _run(message: RunMessage, kind: "result" | "warm" = "result"): Pr
       logsDropped: _logsDropped(),
     }, [bytes.buffer]);
   } catch (error) {
-    post({
-      t: "error",
-      logsDropped: _logsDropped(),
-      code: "invalid_response",
-      message: _describe(error, message.url),
-    });
+    fail({ code: "invalid_response", message: _describe(error, message.url) });
   }
 }
 

@@ -54,6 +54,11 @@ export interface Config {
   queueSize: number;
   /** `QUEUE_TIMEOUT_MS`: longest wait for a sandbox slot before 503 `overloaded`. */
   queueTimeoutMs: number;
+  /**
+   * `QUEUE_OVERLOAD_TIMEOUT_MS`: the same, for a request that joins the queue while requests are
+   * being shed (sustained overload rather than a burst).
+   */
+  queueOverloadTimeoutMs: number;
   /** `QUARANTINE_THRESHOLD`: sandbox crashes within the window that quarantine a contract. */
   quarantineThreshold: number;
   /** `QUARANTINE_WINDOW_MS`: the window crashes are counted in. */
@@ -214,6 +219,7 @@ export function loadConfig(
     sandboxMaxRssMb: _int(env, "SANDBOX_MAX_RSS_MB", 768, 64),
     queueSize: _int(env, "QUEUE_SIZE", 4, 0),
     queueTimeoutMs: _int(env, "QUEUE_TIMEOUT_MS", 500, 1),
+    queueOverloadTimeoutMs: _int(env, "QUEUE_OVERLOAD_TIMEOUT_MS", 10, 1),
     contractConcurrency: 0, // resolved below: it depends on the sandbox settings
     quarantineThreshold: _int(env, "QUARANTINE_THRESHOLD", 3, 1),
     quarantineWindowMs: _int(env, "QUARANTINE_WINDOW_MS", 60_000, 1),

@@ -1,39 +1,91 @@
 /**
- * The admission rule on its own: memory bound, burst, standing queue, a tenant's capped backlog,
- * and a sandbox being replaced.
+ * The admission rule on its own: memory bound, burst, standing queue, a tenant's capped backlog;
+ * and how sustained overload is told from a burst, a sandbox being replaced included.
  */
 import assert from "node:assert/strict";
-import { admits, STANDING_QUEUE_MS } from "../src/sandbox/admission.ts";
+import { admits, Overload, OVERLOAD_INTERVAL_MS } from "../src/sandbox/admission.ts";
 
-const full = { ready: 2, expected: 2, concurrency: 4, queueSize: 4 };
+const full = { ready: 2, concurrency: 4, queueSize: 4 };
 /** A queue of `n` runs that may all start as soon as a sandbox takes them. */
-const queue = (n: number, waitingForMs: number) => ({ waiting: n, waitingToRun: n, waitingForMs });
+const queue = (n: number, standing: boolean) => ({ waiting: n, waitingToRun: n, standing });
 
-Deno.test("slots plus QUEUE_SIZE bound what is admitted, whatever the queue's age", () => {
-  assert.equal(admits({ ...full, inFlight: 8, ...queue(3, 0) }), true);
-  assert.equal(admits({ ...full, inFlight: 8, ...queue(4, 0) }), false);
-  assert.equal(admits({ ...full, inFlight: 2, ...queue(10, 10) }), false);
+Deno.test("admits(): slots plus QUEUE_SIZE bound what is admitted, standing or not", () => {
+  assert.equal(admits({ ...full, inFlight: 8, ...queue(3, false) }), true);
+  assert.equal(admits({ ...full, inFlight: 8, ...queue(4, false) }), false);
+  assert.equal(admits({ ...full, inFlight: 2, ...queue(10, false) }), false);
   // Capacity counts ready sandboxes only.
-  assert.equal(admits({ ...full, ready: 1, inFlight: 4, ...queue(4, 0) }), false);
+  assert.equal(admits({ ...full, ready: 1, inFlight: 4, ...queue(4, false) }), false);
 });
 
-Deno.test("a burst may wait in free slots; a standing queue admits only QUEUE_SIZE waiting", () => {
+Deno.test("admits(): a burst may wait in free slots; a standing queue admits QUEUE_SIZE", () => {
   const busy = { ...full, inFlight: 2 };
-  assert.equal(admits({ ...busy, ...queue(8, STANDING_QUEUE_MS - 1) }), true);
-  assert.equal(admits({ ...busy, ...queue(8, STANDING_QUEUE_MS) }), false);
-  assert.equal(admits({ ...busy, ...queue(3, 10 * STANDING_QUEUE_MS) }), true);
-  assert.equal(admits({ ...busy, ...queue(4, 10 * STANDING_QUEUE_MS) }), false);
-  assert.equal(admits({ ...busy, queueSize: 0, ...queue(1, 200) }), false);
+  assert.equal(admits({ ...busy, ...queue(8, false) }), true);
+  assert.equal(admits({ ...busy, ...queue(8, true) }), false);
+  assert.equal(admits({ ...busy, ...queue(3, true) }), true);
+  assert.equal(admits({ ...busy, ...queue(4, true) }), false);
+  assert.equal(admits({ ...busy, queueSize: 0, ...queue(1, true) }), false);
 });
 
-Deno.test("a tenant's backlog held back by its own cap never gets others shed", () => {
-  const capped = { ...full, inFlight: 3, waiting: 5, waitingForMs: 10 * STANDING_QUEUE_MS };
+Deno.test("admits(): a tenant's backlog held back by its own cap never gets others shed", () => {
+  const capped = { ...full, inFlight: 3, waiting: 5, standing: true };
   assert.equal(admits({ ...capped, waitingToRun: 0 }), true);
   assert.equal(admits({ ...capped, waitingToRun: 4 }), false);
 });
 
-Deno.test("while a sandbox is being replaced, its backlog is a burst, not a standing queue", () => {
-  const replacing = { ...full, ready: 1, inFlight: 1 };
-  assert.equal(admits({ ...replacing, ...queue(6, 400) }), true);
-  assert.equal(admits({ ...replacing, ...queue(7, 400) }), false, "memory bound");
+Deno.test("Overload: standing after the queue stays non-empty for the interval", () => {
+  const q = new Overload();
+  q.update(3, true, 0);
+  assert.equal(q.standing(OVERLOAD_INTERVAL_MS - 1), false, "a burst");
+  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  // A queue that empties within the interval was a burst, and the next one starts afresh.
+  const burst = new Overload();
+  burst.update(3, true, 0);
+  burst.update(0, true, 50);
+  burst.update(2, true, 60);
+  assert.equal(burst.standing(60 + OVERLOAD_INTERVAL_MS - 1), false);
+});
+
+Deno.test("Overload: stays standing until the queue has been empty, nothing shed, for the interval", () => {
+  const q = new Overload();
+  q.update(4, true, 0);
+  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  // Shedding empties the queue for a moment under sustained overload: that is no new burst.
+  q.update(0, true, 150);
+  assert.equal(q.standing(150 + OVERLOAD_INTERVAL_MS - 1), true);
+  q.update(1, true, 200);
+  q.update(0, true, 210);
+  assert.equal(q.standing(210 + OVERLOAD_INTERVAL_MS - 1), true);
+  assert.equal(q.standing(210 + OVERLOAD_INTERVAL_MS), false, "the load has passed");
+});
+
+Deno.test("Overload: while a sandbox is being replaced, its backlog is a burst", () => {
+  const q = new Overload();
+  q.update(4, true, 0);
+  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  q.update(6, false, 200);
+  assert.equal(q.standing(1000), false, "one sandbox down");
+  // Every sandbox ready again: the interval starts then, not when the queue filled.
+  q.update(6, true, 1000);
+  assert.equal(q.standing(1000 + OVERLOAD_INTERVAL_MS - 1), false);
+  assert.equal(q.standing(1000 + OVERLOAD_INTERVAL_MS), true);
+});
+
+Deno.test("Overload: a queue kept empty by shedding is still standing", () => {
+  const q = new Overload();
+  q.update(4, true, 0);
+  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  // With QUEUE_SIZE 0 nothing may wait in a standing queue: it is empty while requests are shed.
+  q.update(0, true, 110);
+  for (let at = 120; at < 400; at += 20) q.shed(at);
+  assert.equal(q.standing(400), true);
+  assert.equal(q.standing(380 + OVERLOAD_INTERVAL_MS), false, "nothing shed for the interval");
+});
+
+Deno.test("Overload: shedding() lasts the interval after the last request shed", () => {
+  const q = new Overload();
+  assert.equal(q.shedding(0), false);
+  q.shed(1000);
+  assert.equal(q.shedding(1000), true);
+  assert.equal(q.shedding(1000 + OVERLOAD_INTERVAL_MS - 1), true);
+  assert.equal(q.shedding(1000 + OVERLOAD_INTERVAL_MS), false);
 });

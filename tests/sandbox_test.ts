@@ -184,6 +184,49 @@ Deno.test("a queued request that cannot start within QUEUE_TIMEOUT_MS is shed", 
   }
 });
 
+Deno.test("while requests are being shed, a queued request waits only QUEUE_OVERLOAD_TIMEOUT_MS", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "1",
+    QUEUE_SIZE: "4",
+    QUEUE_TIMEOUT_MS: "1500",
+    QUEUE_OVERLOAD_TIMEOUT_MS: "50",
+  });
+  try {
+    await server.deploy("hold", HOLD);
+    await server.deploy("hello", HELLO);
+    const hold = server.json("/hold?ms=2500");
+    await waitFor(1000, () => server.supervisor.capacity().inFlight === 1);
+    // Nothing shed yet: the first queued request waits the whole QUEUE_TIMEOUT_MS.
+    let started = performance.now();
+    const first = await server.json("/hello");
+    const firstWaited = performance.now() - started;
+    assert.equal(first.body.code, "overloaded");
+    assert.ok(firstWaited >= 1450, `waited ${Math.round(firstWaited)} ms, not QUEUE_TIMEOUT_MS`);
+    // It was just shed: the next one waits the short timeout.
+    started = performance.now();
+    const next = await server.json("/hello");
+    const nextWaited = performance.now() - started;
+    assert.equal(next.body.code, "overloaded");
+    assert.ok(nextWaited < 1000, `waited ${Math.round(nextWaited)} ms, not the overload timeout`);
+    // Nothing shed for a while: a request may again wait for the slot, and is served.
+    await new Promise((r) => setTimeout(r, 200));
+    const later = await server.json("/hello");
+    assert.equal(later.status, 200, JSON.stringify(later.body));
+    assert.equal((await hold).status, 200);
+    const metrics = await (await server.get("/metrics")).text();
+    assert.match(metrics, /tana_edge_queue_timeouts_total 2\b/);
+  } finally {
+    await server.close();
+  }
+});
+
+/** Sleeps for `?ms=` (a timer, no CPU), then answers. */
+const HOLD = `export async function get(req) {
+  await new Promise((r) => setTimeout(r, Number(req.query.ms)));
+  return { held: true };
+}`;
+
 /** Computes (busy-waits) for `ms` of wall time, then answers. */
 const spin = (ms: number) =>
   `export function get() { const end = Date.now() + ${ms}; while (Date.now() < end); return { ok: true }; }`;

@@ -21,7 +21,7 @@ export class Metrics {
   readonly runFailures: client.Counter<"code">;
   /** `tana_edge_run_retries_total`: bystanders of a sandbox crash run again elsewhere. */
   readonly runRetries: client.Counter;
-  /** Queued requests refused because no slot freed up within `QUEUE_TIMEOUT_MS`. */
+  /** Queued requests refused because no slot freed up within their queue timeout. */
   readonly queueTimeouts: client.Counter;
   /** `tana_edge_read_ahead_total{result}`: read-ahead answers used or shipped in vain. */
   readonly readAhead: client.Counter<"result">;
@@ -100,7 +100,8 @@ export class Metrics {
     });
     this.queueTimeouts = new client.Counter({
       name: "tana_edge_queue_timeouts_total",
-      help: "Queued requests refused with 503 after waiting QUEUE_TIMEOUT_MS for a sandbox slot",
+      help:
+        "Queued requests refused with 503 after waiting QUEUE_TIMEOUT_MS (QUEUE_OVERLOAD_TIMEOUT_MS in a standing queue) for a sandbox slot",
       registers,
     });
     this.runRetries = new client.Counter({

@@ -1,39 +1,46 @@
 /**
- * Whether one more request may be admitted: the server's answer to overload.
+ * Whether one more request may be admitted, and how long it may wait: the server's answer to
+ * overload.
  *
- * Two bounds. Memory: at most `concurrency` runs per ready sandbox plus `queueSize` waiting, so
- * nothing grows with load. Latency: once the queue is standing (it has not emptied for
- * {@link STANDING_QUEUE_MS} with every sandbox ready), requests arrive faster than the sandboxes
- * take them, and each one admitted would only wait longer; then only `queueSize` may wait to run.
+ * Three bounds. Memory: at most `concurrency` runs per ready sandbox plus `queueSize` waiting, so
+ * nothing grows with load. Queue length: once the queue is standing (it has not emptied for
+ * {@link OVERLOAD_INTERVAL_MS} with every sandbox ready), requests arrive faster than the
+ * sandboxes take them, and each one admitted would only wait longer; then only `queueSize` may
+ * wait to run. Queueing delay: once requests are being shed, demand exceeds even what the queue
+ * holds, and a request joining the queue waits at most `QUEUE_OVERLOAD_TIMEOUT_MS` instead of
+ * `QUEUE_TIMEOUT_MS`, so admitted latency does not depend on how fast this machine drains the
+ * queue. A closed loop of a few clients never reaches the third bound: it cannot send more than it
+ * has clients, so nothing is shed and its requests may wait their turn.
+ *
  * Requests held back by their own contract's cap (`CONTRACT_CONCURRENCY`) wait for that tenant's
- * runs, not for capacity, and do not count there: one tenant's backlog never gets others shed. A
- * burst (the queue emptied recently) may fill every free slot, and so may the backlog of a sandbox
- * being replaced, whose capacity returns within a second. This is CoDel's idea, applied at
- * admission so that a refused client learns it at once and can retry elsewhere.
+ * runs, not for capacity, and do not count against `queueSize`: one tenant's backlog never gets
+ * others shed. A burst (the queue emptied recently) may fill every free slot, and so may the
+ * backlog of a sandbox being replaced, whose capacity returns within a second. This is CoDel's
+ * idea applied at admission, as Facebook's servers do ("adaptive LIFO + CoDel"), so that a
+ * refused client learns it at once and can retry elsewhere.
  *
  * @module
  */
 
 /**
- * How long the queue must stay non-empty, with every sandbox ready, to count as standing.
- * CoDel's interval.
+ * How long the queue must stay non-empty, with every sandbox ready, to count as standing; how
+ * long it must then stay empty, with nothing shed, to count as a burst again; and how long after
+ * the last request shed the queueing delay stays bounded. CoDel's interval.
  */
-export const STANDING_QUEUE_MS = 100;
+export const OVERLOAD_INTERVAL_MS = 100;
 
 /** What the supervisor knows when a request arrives. */
 export interface AdmissionState {
   /** Sandboxes ready to take runs. */
   ready: number;
-  /** Sandboxes there should be (`SANDBOX_PROCESSES`). */
-  expected: number;
   /** Runs handed to sandboxes and not yet answered. */
   inFlight: number;
   /** Runs waiting in the queue. */
   waiting: number;
   /** Of those, runs their contract's cap does not hold back. */
   waitingToRun: number;
-  /** How long the queue has been non-empty with every sandbox ready, in ms (0 when empty). */
-  waitingForMs: number;
+  /** Whether the queue is standing (see {@link Overload}). */
+  standing: boolean;
   /** `SANDBOX_CONCURRENCY`. */
   concurrency: number;
   /** `QUEUE_SIZE`. */
@@ -49,14 +56,85 @@ export interface AdmissionState {
  * @example
  * ```ts
  * import { admits } from "./admission.ts";
- * const base = { ready: 2, expected: 2, inFlight: 2, concurrency: 4, queueSize: 4 };
- * console.assert(admits({ ...base, waiting: 6, waitingToRun: 6, waitingForMs: 20 })); // a burst
- * console.assert(!admits({ ...base, waiting: 6, waitingToRun: 6, waitingForMs: 300 })); // standing
+ * const base = { ready: 2, inFlight: 2, concurrency: 4, queueSize: 4 };
+ * console.assert(admits({ ...base, waiting: 6, waitingToRun: 6, standing: false })); // a burst
+ * console.assert(!admits({ ...base, waiting: 6, waitingToRun: 6, standing: true }));
  * ```
  */
 export function admits(s: AdmissionState): boolean {
   if (s.inFlight + s.waiting >= s.ready * s.concurrency + s.queueSize) return false;
-  const standing = s.waiting > 0 && s.ready >= s.expected &&
-    s.waitingForMs >= STANDING_QUEUE_MS;
-  return !standing || s.waitingToRun < s.queueSize;
+  return !s.standing || s.waitingToRun < s.queueSize;
+}
+
+/**
+ * Tells sustained overload from a burst, from the queue's length over time and the requests shed.
+ *
+ * The queue becomes standing once it has been non-empty for {@link OVERLOAD_INTERVAL_MS} with
+ * every sandbox ready, and stays so until it has been empty, with nothing shed, for as long.
+ * Without that second half, shedding itself emptied the queue under sustained overload, the next
+ * arrivals counted as a new burst and filled every slot, and admitted latency swung with it: at 2×
+ * capacity it measured the same with `QUEUE_SIZE` 0 as with 4.
+ */
+export class Overload {
+  #waiting = 0;
+  /** When the queue last became non-empty with every sandbox ready; -1 while it is not. */
+  #busySince = -1;
+  /** When the queue last became empty. */
+  #emptySince = 0;
+  #shedAt = -Infinity;
+  #standing = false;
+
+  /**
+   * Records the queue's length or the sandboxes' readiness after either changes.
+   *
+   * @param waiting runs waiting
+   * @param allReady whether every expected sandbox is ready: the backlog of a sandbox being
+   *   replaced is a burst, since its capacity returns within a second
+   * @param now the current `performance.now()`
+   */
+  update(waiting: number, allReady: boolean, now: number = performance.now()): void {
+    this.standing(now);
+    if (waiting === 0 && this.#waiting > 0) this.#emptySince = now;
+    if (!allReady) {
+      this.#busySince = -1;
+      this.#standing = false;
+    } else if (waiting === 0) this.#busySince = -1;
+    else if (this.#busySince < 0) this.#busySince = now;
+    this.#waiting = waiting;
+  }
+
+  /**
+   * Records a request refused as overloaded, at admission or after waiting.
+   *
+   * @param now the current `performance.now()`
+   */
+  shed(now: number = performance.now()): void {
+    this.#shedAt = now;
+  }
+
+  /**
+   * Whether the queue is standing now.
+   *
+   * @param now the current `performance.now()`
+   * @returns `true` while only `QUEUE_SIZE` may wait
+   */
+  standing(now: number = performance.now()): boolean {
+    if (this.#busySince >= 0 && now - this.#busySince >= OVERLOAD_INTERVAL_MS) {
+      this.#standing = true;
+    } else if (
+      this.#standing && this.#waiting === 0 && now - this.#emptySince >= OVERLOAD_INTERVAL_MS &&
+      !this.shedding(now)
+    ) this.#standing = false;
+    return this.#standing;
+  }
+
+  /**
+   * Whether requests were shed within the last {@link OVERLOAD_INTERVAL_MS}.
+   *
+   * @param now the current `performance.now()`
+   * @returns `true` while a request joining the queue may wait only `QUEUE_OVERLOAD_TIMEOUT_MS`
+   */
+  shedding(now: number = performance.now()): boolean {
+    return now - this.#shedAt < OVERLOAD_INTERVAL_MS;
+  }
 }

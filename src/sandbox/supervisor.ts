@@ -25,7 +25,7 @@ import type { FromSandbox, ShippedModule, ToSandbox } from "./messages.ts";
 import { BOOTSTRAP } from "./modules.ts";
 import { sandboxRunArgs, sandboxV8Flags } from "./command.ts";
 import { encodeFrame, readFrames } from "./protocol.ts";
-import { admits } from "./admission.ts";
+import { admits, Overload } from "./admission.ts";
 import { Quarantine } from "./quarantine.ts";
 import { SpawnAhead } from "./spawn_ahead.ts";
 
@@ -111,7 +111,10 @@ interface Pending {
   awaiting: number;
 }
 
-/** A run waiting for a slot; `timer` sheds it when it has waited `QUEUE_TIMEOUT_MS`. */
+/**
+ * A run waiting for a slot; `timer` sheds it when it has waited `QUEUE_TIMEOUT_MS` (or
+ * `QUEUE_OVERLOAD_TIMEOUT_MS`, when it joined a standing queue).
+ */
 interface Queued {
   job: RunJob;
   resolve(outcome: RunOutcome): void;
@@ -208,10 +211,7 @@ export class Supervisor {
   #startup: { resolve: () => void; reject: (error: Error) => void; failures: number } | null = null;
   #stopping = false;
   #initMessage: ToSandbox & { t: "init" };
-  /** `performance.now()` when the queue last went from empty to not empty. */
-  #waitingSince = 0;
-  /** `performance.now()` when every expected sandbox was last (again) ready. */
-  #allReadySince = 0;
+  #overload = new Overload();
   #allReady = false;
   /** Up to when the CPU demand of requests has been reported to {@link SpawnAhead}. */
   #demandAt = 0;
@@ -342,9 +342,13 @@ export class Supervisor {
     else {
       // The queue has room (else `refusal` said so). A request that cannot start soon is better
       // refused now, while the client can retry elsewhere, than answered late: this bounds the
-      // latency of what is admitted.
-      this.#enqueue({ job, resolve, reject }, "back", this.config.queueTimeoutMs, () => {
+      // latency of what is admitted. While requests are being shed, "soon" is much shorter.
+      const waitMs = this.#overload.shedding()
+        ? Math.min(this.config.queueOverloadTimeoutMs, this.config.queueTimeoutMs)
+        : this.config.queueTimeoutMs;
+      this.#enqueue({ job, resolve, reject }, "back", waitMs, () => {
         this.metrics.queueTimeouts.inc();
+        this.#overload.shed();
         return _overloaded();
       });
       // Dispatches whatever can start, and otherwise arms the drain for the end of a turn.
@@ -397,21 +401,20 @@ export class Supervisor {
       if (s.state === "ready") ready++;
       inFlight += s.pending.size;
     }
-    const waiting = this.#queue.length;
     let waitingToRun = 0;
     for (const item of this.#queue) if (this.#underCap(item.job.contractId)) waitingToRun++;
-    const since = Math.max(this.#waitingSince, this.#allReadySince);
     const admitted = admits({
       ready,
-      expected: this.config.sandboxProcesses,
       inFlight,
-      waiting,
+      waiting: this.#queue.length,
       waitingToRun,
-      waitingForMs: waiting > 0 ? performance.now() - since : 0,
+      standing: this.#overload.standing(),
       concurrency: this.config.sandboxConcurrency,
       queueSize: this.config.queueSize,
     });
-    return admitted ? null : _overloaded();
+    if (admitted) return null;
+    this.#overload.shed();
+    return _overloaded();
   }
 
   /** Stops every sandbox (waiting for runs in progress) and refuses new work. */
@@ -555,7 +558,7 @@ export class Supervisor {
       clearTimeout(item.timer);
       this.#dispatch(sandbox, item);
     }
-    this.metrics.queueDepth.set(this.#queue.length);
+    this.#queueChanged();
   }
 
   #dispatch(
@@ -985,13 +988,17 @@ export class Supervisor {
       if (at === -1) return;
       this.#countDemand();
       this.#queue.splice(at, 1);
-      this.metrics.queueDepth.set(this.#queue.length);
+      this.#queueChanged();
       item.reject(expired());
     }, waitMs);
-    if (this.#queue.length === 0) this.#waitingSince = performance.now();
     if (end === "front") this.#queue.unshift(item);
     else this.#queue.push(item);
+    this.#queueChanged();
+  }
+
+  #queueChanged(): void {
     this.metrics.queueDepth.set(this.#queue.length);
+    this.#overload.update(this.#queue.length, this.#allReady);
   }
 
   #liveCount(): number {
@@ -1004,8 +1011,8 @@ export class Supervisor {
     let ready = 0;
     for (const s of this.#sandboxes) if (s.state === "ready") ready++;
     const allReady = ready >= this.config.sandboxProcesses;
-    if (allReady && !this.#allReady) this.#allReadySince = performance.now();
     this.#allReady = allReady;
+    this.#overload.update(this.#queue.length, allReady);
     this.metrics.sandboxesReady.set(ready);
     if (allReady) this.#startup?.resolve();
   }

@@ -36,6 +36,8 @@ interface InitMessage {
   warmRequest?: TanaRequest;
   /** URLs of the shims to load ahead of the request (those contracts in this sandbox used). */
   preload: string[];
+  /** Globals to remove besides {@link _REMOVED}: WebGPU's, as the sandbox found them. */
+  remove: string[];
 }
 
 /** `run` from the sandbox: the one request this worker serves. */
@@ -106,7 +108,7 @@ async function _init(message: InitMessage): Promise<void> {
   if (message.warmUrl && message.warmRequest) {
     await _warmUp(message.warmUrl, message.warmRequest);
   }
-  _lockDown();
+  _lockDown(message.remove);
   // Loaded after lockdown, as a contract's own import would load them.
   try {
     await Promise.all(message.preload.map((url) => import(url)));
@@ -177,11 +179,15 @@ function _remove(target: Record<string, unknown>, name: string): void {
   }
 }
 
-function _lockDown(): void {
-  // WebGPU reaches a (software or real) GPU driver from a permissionless worker: a large native
-  // attack surface that no contract needs.
-  const gpu = Object.getOwnPropertyNames(scope).filter((name) => name.startsWith("GPU"));
-  for (const name of [..._REMOVED, ...gpu]) _remove(scope, name);
+/**
+ * Removes what a contract must not reach.
+ *
+ * @param gpu WebGPU's globals: it reaches a (software or real) GPU driver from a permissionless
+ *   worker, a large native attack surface that no contract needs
+ */
+function _lockDown(gpu: string[]): void {
+  for (const name of _REMOVED) _remove(scope, name);
+  for (const name of gpu) _remove(scope, name);
   const navigatorProto = (scope.WorkerNavigator as { prototype?: Record<string, unknown> })
     ?.prototype;
   if (navigatorProto) {

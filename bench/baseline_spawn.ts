@@ -7,7 +7,7 @@
  * Prints one JSON line: `{ "spawns", "seconds", "perSecond" }`.
  *
  * `deno run --no-prompt --cached-only --no-config --no-lock --unstable-worker-options
- *   --v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=128,--no-concurrent-recompilation
+ *   --v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=128,--no-concurrent-recompilation,--min-semi-space-size=2
  *   bench/baseline_spawn.ts DURATION_MS WARMUP_MS INFLIGHT`
  *
  * @module

@@ -58,28 +58,30 @@ const PLAN = QUICK
   ? {
     closedS: 2,
     bareClosedS: 1,
-    designClosedS: 1,
-    openS: 3,
+    openS: 2.5,
     settleS: 0.5,
     // c=2 usually finds the capacity: two runs keep both cores busy, more only share them.
     concurrencies: [2, 8],
+    pairCycles: 3,
+    pairS: 1,
     rawS: 1.5,
-    rawInflight: [1],
+    rawInflight: [] as number[],
     floorCount: 40,
     floorGapMs: 50,
-    coldN: 10,
+    coldN: 8,
     overloadS: 5,
-    idleSettleMs: 1500,
+    idleSettleMs: 1000,
   }
   : {
     closedS: 8,
     bareClosedS: 3,
-    designClosedS: 4,
     openS: 15,
     settleS: 3,
     concurrencies: [1, 2, 4, 8, 32],
+    pairCycles: 8,
+    pairS: 2,
     rawS: 8,
-    rawInflight: [1, 4],
+    rawInflight: [4],
     floorCount: 200,
     floorGapMs: 100,
     coldN: 30,
@@ -275,13 +277,13 @@ async function startServer(dataDir: string): Promise<Server> {
   };
 }
 
-async function rawCeiling(seconds: number, inflight: number) {
+async function rawCeiling(seconds: number, inflight: number, warmupMs = 500) {
   const procs = Array.from({ length: PROCESSES }, () =>
     new Deno.Command(Deno.execPath(), {
       cwd: ROOT.pathname,
       args: sandboxRunArgs(config.sandboxHeapMb, "bench/baseline_spawn.ts", [
         String(seconds * 1000),
-        "500",
+        String(warmupMs),
         String(inflight),
       ]),
       stdout: "piped",
@@ -324,10 +326,10 @@ async function latencyFloor(count: number, gapMs: number) {
 }
 
 /**
- * Baseline (d): bare HTTP → pipe → sandbox-like processes spawning a worker per request, one at a
- * time each (`bench/baseline_design.ts`), driven like the workloads.
+ * Starts baseline (d): bare HTTP → pipe → sandbox-like processes spawning a worker per request, one
+ * at a time each (`bench/baseline_design.ts`).
  */
-async function designFloor() {
+async function startDesignFloor(): Promise<{ target: Target; stop: () => Promise<void> }> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     cwd: ROOT.pathname,
@@ -344,13 +346,107 @@ async function designFloor() {
     stdout: "null",
     stderr: "null",
   }).spawn();
+  const target = { url: `http://127.0.0.1:${port}/` };
   try {
-    const target = { url: `http://127.0.0.1:${port}/` };
     await waitHttp(target.url, 20_000, child);
-    return { processes: PROCESSES, ...await sweep(target, PLAN.designClosedS) };
-  } finally {
+  } catch (error) {
     await stopChild(child);
+    throw error;
   }
+  return { target, stop: () => stopChild(child) };
+}
+
+/**
+ * Starts baseline (a)'s processes once, to measure on demand: the interleaved cycles then pay no
+ * process start-up between their windows.
+ */
+function startRawCeiling(): { measure(seconds: number): Promise<number>; stop(): Promise<void> } {
+  const procs = Array.from({ length: PROCESSES }, () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      cwd: ROOT.pathname,
+      args: sandboxRunArgs(config.sandboxHeapMb, "bench/baseline_spawn.ts", ["serve"]),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    return { child, writer: child.stdin.getWriter(), lines, buffer: "" };
+  });
+  const readLine = async (p: (typeof procs)[number]): Promise<string> => {
+    while (!p.buffer.includes("\n")) {
+      const { value, done } = await p.lines.read();
+      if (done) throw new Error("baseline_spawn exited");
+      p.buffer += value;
+    }
+    const at = p.buffer.indexOf("\n");
+    const line = p.buffer.slice(0, at);
+    p.buffer = p.buffer.slice(at + 1);
+    return line;
+  };
+  const encoder = new TextEncoder();
+  return {
+    async measure(seconds: number): Promise<number> {
+      const per = await Promise.all(procs.map(async (p) => {
+        await p.writer.write(encoder.encode(`${seconds * 1000} 100 1\n`));
+        return JSON.parse(await readLine(p)).perSecond as number;
+      }));
+      return round(per.reduce((a, b) => a + b, 0));
+    },
+    async stop(): Promise<void> {
+      for (const p of procs) {
+        await p.writer.close().catch(() => {});
+        await p.child.status;
+      }
+    },
+  };
+}
+
+/** Orders of the three measurements of a cycle, rotated so that none always comes first. */
+const PAIR_ORDERS = [["a", "edge", "d"], ["edge", "d", "a"], ["d", "a", "edge"]] as const;
+
+/**
+ * Hello's throughput against (a) and (d), interleaved. This machine's speed drifts by ±15 %
+ * within a minute (baseline (a) alone measured 58–81 spawns/s in consecutive 1.5 s windows), so a
+ * capacity set against a baseline measured a minute away says little. Each cycle measures (a),
+ * tana-edge (closed loop, 2 clients) and (d) (the same) back to back, in an order that rotates;
+ * each ratio pairs the windows of one cycle, and the medians over the cycles are reported.
+ */
+async function pairedThroughput(hello: Target, design: Target) {
+  const raw = startRawCeiling();
+  const cycles: Record<string, number>[] = [];
+  try {
+    await raw.measure(0.3);
+    await closedLoop(hello, { concurrency: 2, durationMs: 300 });
+    await closedLoop(design, { concurrency: 2, durationMs: 300 });
+    for (let i = 0; i < PLAN.pairCycles; i++) {
+      const got = { a: 0, edge: 0, d: 0 };
+      for (const k of PAIR_ORDERS[i % PAIR_ORDERS.length]) {
+        if (k === "a") got.a = await raw.measure(PLAN.pairS);
+        else if (k === "edge") got.edge = (await closed(hello, 2, PLAN.pairS)).throughputRps;
+        else got.d = (await closed(design, 2, PLAN.pairS)).throughputRps;
+      }
+      cycles.push({
+        rawCeilingRps: got.a,
+        helloRps: got.edge,
+        designFloorRps: got.d,
+        helloVsRawCeiling: round(got.edge / got.a, 3),
+        designFloorVsRawCeiling: round(got.d / got.a, 3),
+        helloVsDesignFloor: round(got.edge / got.d, 3),
+      });
+    }
+  } finally {
+    await raw.stop();
+  }
+  const med = (key: string) => medianOf(cycles.map((c) => c[key])) as number;
+  return {
+    cycles,
+    rawCeilingRps: med("rawCeilingRps"),
+    helloRps: med("helloRps"),
+    designFloorRps: med("designFloorRps"),
+    helloVsRawCeiling: med("helloVsRawCeiling"),
+    designFloorVsRawCeiling: med("designFloorVsRawCeiling"),
+    helloVsDesignFloor: med("helloVsDesignFloor"),
+  };
 }
 
 // ---------------------------------------------------------------- measurement helpers
@@ -419,15 +515,15 @@ async function runOnce(index: number) {
   const coldIds = await prepareStore(dataDir, PLAN.coldN);
   const result: Record<string, unknown> = {};
   try {
-    // (a) raw ceiling, before the server exists so nothing competes with it.
-    log(`run ${index}: baseline (a) raw spawn ceiling, ${PROCESSES} processes`);
+    // (a) with several spawns in flight per process, before the server exists.
     const raw: Record<string, unknown> = {};
-    for (const k of PLAN.rawInflight) raw[`inflight${k}`] = await rawCeiling(PLAN.rawS, k);
+    for (const k of PLAN.rawInflight) {
+      log(`run ${index}: baseline (a) with ${k} in flight per process`);
+      raw[`inflight${k}`] = await rawCeiling(PLAN.rawS, k);
+    }
     result.rawCeiling = raw;
     log(`run ${index}: baseline (c) latency floor, ${PLAN.floorCount} requests`);
     result.latencyFloor = await latencyFloor(PLAN.floorCount, PLAN.floorGapMs);
-    log(`run ${index}: baseline (d) design floor, ${PROCESSES} processes`);
-    result.designFloor = await designFloor();
 
     log(`run ${index}: starting server`);
     const server = await startServer(dataDir);
@@ -441,6 +537,14 @@ async function runOnce(index: number) {
         sandboxesMb: mb(idle.sandboxes),
         totalMb: mb(idle.total),
       };
+      // Interleaved with (a) and (d), while the server is otherwise idle.
+      log(`run ${index}: hello against (a) and (d), ${PLAN.pairCycles} interleaved cycles`);
+      const design = await startDesignFloor();
+      try {
+        result.paired = await pairedThroughput(WORKLOADS[0].target(server.base), design.target);
+      } finally {
+        await design.stop();
+      }
       sampler.reset();
 
       const workloads: Record<string, unknown> = {};
@@ -488,10 +592,6 @@ async function runOnce(index: number) {
         };
       }
       result.workloads = workloads;
-      // The machine's speed drifts by tens of percent within minutes here: (a) is measured again
-      // right after the closed loops it is compared with (the server idle), and the mean is used.
-      log(`run ${index}: baseline (a) again`);
-      result.rawCeilingAfter = await rawCeiling(PLAN.rawS, 1);
 
       // First request to never-seen contracts (compile + blob + import), then a second one.
       log(`run ${index}: cold start, ${coldIds.length} new contracts`);
@@ -683,28 +783,27 @@ function medianOf(objs: unknown[]): unknown {
 type Any = any;
 
 function ratios(r: Any) {
-  const ceiling = _ceiling(r);
+  const p = r.paired;
   const bare = r.bareServe;
   const out: Record<string, unknown> = {
-    designFloorVsRawCeiling: round(r.designFloor.capacityRps / ceiling, 3),
+    designFloorVsRawCeiling: p.designFloorVsRawCeiling,
   };
   for (const [name, w] of Object.entries<Any>(r.workloads)) {
+    // Hello's ratios pair windows of one cycle; the others set a capacity against the medians.
+    const paired = name === "hello";
     out[name] = {
-      throughputVsRawCeiling: round(w.capacityRps / ceiling, 3),
-      throughputVsDesignFloor: round(w.capacityRps / r.designFloor.capacityRps, 3),
+      throughputVsRawCeiling: paired
+        ? p.helloVsRawCeiling
+        : round(w.capacityRps / p.rawCeilingRps, 3),
+      throughputVsDesignFloor: paired
+        ? p.helloVsDesignFloor
+        : round(w.capacityRps / p.designFloorRps, 3),
       throughputVsBareServe: round(w.capacityRps / bare.capacityRps, 5),
       lightP50VsBareServe: round(w.light.p50Ms / bare.light.p50Ms, 1),
       lightP50VsFloor: round(w.light.p50Ms / _floorP50(r), 2),
     };
   }
   return out;
-}
-
-/** Baseline (a) for this run: the mean of its measurements before and after the workloads. */
-function _ceiling(r: Any): number {
-  const after = r.rawCeilingAfter?.totalRps;
-  const before = r.rawCeiling.inflight1.totalRps;
-  return after === undefined ? before : round((before + after) / 2);
 }
 
 /** Light-load p50 no design can beat here: bare HTTP (b) plus the worker round trip (c). */
@@ -714,15 +813,15 @@ function _floorP50(r: Any): number {
 
 function targets(r: Any) {
   const floor = `floor here: (b) + (c) = ${_floorP50(r)} ms`;
-  const ceiling = _ceiling(r);
+  const p = r.paired;
   const h = r.workloads.hello;
   const list = [
     {
       target: "hello throughput ≥ 85 % of raw ceiling (a)",
       measured: `${
-        round(r.ratios.hello.throughputVsRawCeiling * 100)
-      } % (${h.capacityRps} req/s against ${ceiling} spawns/s; design floor (d): ${
-        round(r.ratios.designFloorVsRawCeiling * 100)
+        round(p.helloVsRawCeiling * 100)
+      } % (median of ${p.cycles.length} cycles: ${p.helloRps} req/s against ${p.rawCeilingRps} spawns/s; design floor (d): ${
+        round(p.designFloorVsRawCeiling * 100)
       } %)`,
       met: r.ratios.hello.throughputVsRawCeiling >= 0.85,
     },
@@ -782,7 +881,7 @@ function targets(r: Any) {
 
 function markdown(r: Any, meta: Any): string {
   const lines: string[] = [];
-  const ceiling = _ceiling(r);
+  const p = r.paired;
   // The closed-loop concurrency levels this run measured ("c2", "c8", …), in order.
   const levels = Object.keys(r.workloads.hello.closed).map((k) => Number(k.slice(1)));
   lines.push(
@@ -810,10 +909,9 @@ function markdown(r: Any, meta: Any): string {
     );
   }
   const b = r.bareServe;
-  const d = r.designFloor;
   lines.push(
-    `| *design floor (d)* | ${perLevel(d.closed)} | ${
-      round(r.ratios.designFloorVsRawCeiling * 100)
+    `| *design floor (d)* | ${perLevel({ c2: { throughputRps: p.designFloorRps } })} | ${
+      round(p.designFloorVsRawCeiling * 100)
     } % | | | | |`,
     `| *bare Deno.serve (b)* | ${
       perLevel(b.closed)
@@ -821,17 +919,23 @@ function markdown(r: Any, meta: Any): string {
     "",
     "Ratios pair a capacity with the baseline of the same run; with several runs, every figure is the median across runs. Shed 503s come from closed loops with more clients than the server admits (wrk retries each at once); they carry `Retry-After`.",
     "",
-    `Design floor (d): ${d.capacityRps} req/s, ${
-      round(r.ratios.designFloorVsRawCeiling * 100)
-    } % of (a): bare HTTP → pipe → ${d.processes} zero-permission processes, each spawning a worker per request (one at a time) to run hello, with none of tana-edge's code. Hello through tana-edge reaches ${
-      round(r.ratios.hello.throughputVsDesignFloor * 100)
-    } % of it; the rest is tana-edge's own work per request.`,
+    `Throughput against the baselines, interleaved: ${p.cycles.length} cycles, each measuring (a), hello through tana-edge (closed loop, 2 clients) and (d) (the same) for ${PLAN.pairS} s, back to back in a rotating order; ratios pair the windows of one cycle (medians shown). Hello: ${p.helloRps} req/s = ${
+      round(p.helloVsRawCeiling * 100)
+    } % of (a), ${round(p.helloVsDesignFloor * 100)} % of (d). Per cycle, hello ÷ (a): ${
+      p.cycles.map((c: Any) => `${round(c.helloVsRawCeiling * 100)} %`).join(", ")
+    }.`,
     "",
-    `Raw ceiling (a): ${ceiling} spawns/s, the mean of ${r.rawCeiling.inflight1.totalRps} before and ${r.rawCeilingAfter.totalRps} after the workloads (${r.rawCeiling.inflight1.processes} processes × sequential spawn → run hello → terminate, ${r.rawCeiling.inflight1.msPerSpawnPerProcess} ms each)${
+    `Raw ceiling (a): ${p.rawCeilingRps} spawns/s (${
+      p.cycles.map((c: Any) => c.rawCeilingRps).join(", ")
+    } in the cycles), ${PROCESSES} processes × sequential spawn → run hello → terminate${
       r.rawCeiling.inflight4
         ? `; with 4 in flight per process: ${r.rawCeiling.inflight4.totalRps}/s`
         : ""
     }.`,
+    "",
+    `Design floor (d): ${p.designFloorRps} req/s, ${
+      round(p.designFloorVsRawCeiling * 100)
+    } % of (a): bare HTTP → pipe → ${PROCESSES} zero-permission processes, each spawning a worker per request (one at a time) to run hello, with none of tana-edge's code. What separates (d) from (a) is the architecture (HTTP process, pipes, scheduling); what separates tana-edge from (d) is tana-edge's own work per request.`,
     "",
     `Latency floor (c): ${r.latencyFloor.p50Ms} / ${r.latencyFloor.p90Ms} / ${r.latencyFloor.p99Ms} ms p50 / p90 / p99 for pipe → permissionless process → pre-spawned warm worker (import + run hello) → back, ${r.latencyFloor.count} requests ${r.latencyFloor.gapMs} ms apart, none of tana-edge's code. With bare HTTP (b), the light-load p50 no design that runs contracts outside the HTTP process can beat here: ${
       _floorP50(r)

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   RECHECK_MS,
   RESUME_BELOW,
+  RESUME_SHARE,
   SATURATED,
   SATURATED_WINDOWS,
   SpawnAhead,
@@ -42,6 +43,7 @@ Deno.test("it resumes when requests come slower than at saturation, whatever the
   // 113 per second against 140 at saturation: under RESUME_BELOW.
   assert.ok(113 < RESUME_BELOW * 140 && 125 > RESUME_BELOW * 140);
   assert.equal(window(policy, t += WINDOW, 1.8, 125), false, "a little lighter is not enough");
+  assert.ok(1.5 / 2 >= RESUME_SHARE, "nor does the share decide here");
   assert.equal(window(policy, t += WINDOW, 1.5, 113), true);
   assert.equal(policy.enabled, true);
 });
@@ -64,4 +66,16 @@ Deno.test("saturated by runs answered slowly, it resumes as soon as they are don
   for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 0);
   assert.equal(policy.enabled, false);
   assert.equal(window(policy, t += WINDOW, 0, 0), true, "a rate of 0 against 0 is not heavier");
+});
+
+Deno.test("a saturation seen at a light rate (a stall) ends when requests hold few cores", () => {
+  const policy = new SpawnAhead(0);
+  let t = 0;
+  // Two windows in which the machine stalled: every run held its core, few were answered.
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 12);
+  assert.equal(policy.enabled, false);
+  // 40 per second is no lighter than 12, but without a pool the runs hold under half the cores.
+  assert.equal(window(policy, t += WINDOW, 2 * RESUME_SHARE + 0.1, 40), false);
+  assert.equal(window(policy, t += WINDOW, 2 * RESUME_SHARE - 0.1, 40), true);
+  assert.equal(policy.enabled, true);
 });

@@ -17,7 +17,9 @@
  * That signal cannot say when to start again: without a pool each run holds its sandbox for the
  * spawn as well, so the same load looks busier. The answer rate does not depend on the mode, so
  * spawning ahead resumes after a window in which requests were answered at less than
- * {@link RESUME_BELOW} of that rate (a load that ends is back to warm pools within ~300 ms), and
+ * {@link RESUME_BELOW} of that rate (a load that ends is back to warm pools within ~300 ms), or in
+ * which requests held less than {@link RESUME_SHARE} of the cores even without a pool (the
+ * saturation was a stall or a burst, and the rate kept as capacity is then too low to tell), and
  * also every {@link RECHECK_MS}, to measure again (if the load still saturates the pool, two
  * windows later it stops again).
  *
@@ -30,6 +32,11 @@ export const SATURATED = 0.9;
 export const SATURATED_WINDOWS = 2;
 /** Share of the answer rate measured at saturation below which spawning ahead resumes. */
 export const RESUME_BELOW = 0.85;
+/**
+ * Share of the usable cores below which spawning ahead resumes whatever the answer rate: without a
+ * pool a run holds its sandbox ~2–3× longer, so a load this light is far from saturating a pool.
+ */
+export const RESUME_SHARE = 0.5;
 /** Longest time without spawning ahead before measuring with it again. */
 export const RECHECK_MS = 10_000;
 
@@ -98,7 +105,7 @@ export class SpawnAhead {
       return true;
     }
     // `<=`: runs that were answered slowly when the pool saturated leave a rate of about 0.
-    const lighter = rate <= RESUME_BELOW * this.#capacity;
+    const lighter = rate <= RESUME_BELOW * this.#capacity || share < RESUME_SHARE;
     if (!lighter && now - this.#stoppedAt < RECHECK_MS) return false;
     this.enabled = true;
     return true;

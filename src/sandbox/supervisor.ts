@@ -3,8 +3,9 @@
  * them, answers their host calls, and replaces them when they die or grow old.
  *
  * Admission is bounded (`admission.ts`): at most `sandboxConcurrency` runs per ready sandbox plus
- * `queueSize` waiting, fewer once the queue is standing, then 503 `overloaded` with `Retry-After`.
- * Memory therefore never grows with load, and neither does the latency of what is admitted.
+ * `queueSize` waiting, fewer once the queue is standing, then 503 `overloaded` with `Retry-After`;
+ * and while requests are being shed, a queued one waits only `QUEUE_OVERLOAD_TIMEOUT_MS`. Memory
+ * therefore never grows with load, and neither does the latency of what is admitted.
  *
  * Dispatch gives each sandbox one computing run at a time (see {@link TURN_MS}): a run that waits
  * for a host call, or has computed for longer than a turn, lets the next one in. Every run needs
@@ -113,7 +114,7 @@ interface Pending {
 
 /**
  * A run waiting for a slot; `timer` sheds it when it has waited `QUEUE_TIMEOUT_MS` (or
- * `QUEUE_OVERLOAD_TIMEOUT_MS`, when it joined a standing queue).
+ * `QUEUE_OVERLOAD_TIMEOUT_MS`, when it joined while requests were being shed).
  */
 interface Queued {
   job: RunJob;
@@ -332,8 +333,6 @@ export class Supervisor {
     const refused = this.refusal(job.contractId);
     if (refused) return Promise.reject(refused);
     const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
-    const answered = () => this.#spawnAhead.answered();
-    promise.then(answered, answered);
     // First come, first served: only with nobody waiting may a new run go straight to a sandbox.
     const sandbox = this.#queue.length === 0 && this.#underCap(job.contractId)
       ? this.#pick()
@@ -632,6 +631,8 @@ export class Supervisor {
   #settle(sandbox: Sandbox, rid: number, error?: EdgeError): void {
     const pending = this.#release(sandbox, rid);
     if (!pending) return;
+    // Only runs a sandbox answered: requests shed from the queue say nothing of its capacity.
+    this.#spawnAhead.answered();
     if (error) {
       this.metrics.runFailures.inc({ code: error.code });
       if (error.code === "timeout") {

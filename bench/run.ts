@@ -277,32 +277,6 @@ async function startServer(dataDir: string): Promise<Server> {
   };
 }
 
-async function rawCeiling(seconds: number, inflight: number, warmupMs = 500) {
-  const procs = Array.from({ length: PROCESSES }, () =>
-    new Deno.Command(Deno.execPath(), {
-      cwd: ROOT.pathname,
-      args: sandboxRunArgs(config.sandboxHeapMb, "bench/baseline_spawn.ts", [
-        String(seconds * 1000),
-        String(warmupMs),
-        String(inflight),
-      ]),
-      stdout: "piped",
-      stderr: "piped",
-    }).output());
-  const outs = await Promise.all(procs);
-  const per = outs.map((o) => {
-    if (!o.success) throw new Error(`baseline_spawn failed: ${new TextDecoder().decode(o.stderr)}`);
-    return JSON.parse(new TextDecoder().decode(o.stdout)).perSecond as number;
-  });
-  return {
-    processes: PROCESSES,
-    inflightPerProcess: inflight,
-    perProcessRps: per.map((p) => round(p)),
-    totalRps: round(per.reduce((a, b) => a + b, 0)),
-    msPerSpawnPerProcess: round(1000 / (per.reduce((a, b) => a + b, 0) / per.length), 2),
-  };
-}
-
 /** Baseline (c): pipe → sandbox-like process → warm worker → back, at light load. */
 async function latencyFloor(count: number, gapMs: number) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -360,7 +334,10 @@ async function startDesignFloor(): Promise<{ target: Target; stop: () => Promise
  * Starts baseline (a)'s processes once, to measure on demand: the interleaved cycles then pay no
  * process start-up between their windows.
  */
-function startRawCeiling(): { measure(seconds: number): Promise<number>; stop(): Promise<void> } {
+function startRawCeiling(): {
+  measure(seconds: number, inflight?: number): Promise<number>;
+  stop(): Promise<void>;
+} {
   const procs = Array.from({ length: PROCESSES }, () => {
     const child = new Deno.Command(Deno.execPath(), {
       cwd: ROOT.pathname,
@@ -385,9 +362,10 @@ function startRawCeiling(): { measure(seconds: number): Promise<number>; stop():
   };
   const encoder = new TextEncoder();
   return {
-    async measure(seconds: number): Promise<number> {
+    /** Spawns per second, summed over the processes, with `inflight` spawns at once in each. */
+    async measure(seconds: number, inflight = 1): Promise<number> {
       const per = await Promise.all(procs.map(async (p) => {
-        await p.writer.write(encoder.encode(`${seconds * 1000} 100 1\n`));
+        await p.writer.write(encoder.encode(`${seconds * 1000} 100 ${inflight}\n`));
         return JSON.parse(await readLine(p)).perSecond as number;
       }));
       return round(per.reduce((a, b) => a + b, 0));
@@ -411,31 +389,30 @@ const PAIR_ORDERS = [["a", "edge", "d"], ["edge", "d", "a"], ["d", "a", "edge"]]
  * tana-edge (closed loop, 2 clients) and (d) (the same) back to back, in an order that rotates;
  * each ratio pairs the windows of one cycle, and the medians over the cycles are reported.
  */
-async function pairedThroughput(hello: Target, design: Target) {
-  const raw = startRawCeiling();
+async function pairedThroughput(
+  raw: ReturnType<typeof startRawCeiling>,
+  hello: Target,
+  design: Target,
+) {
   const cycles: Record<string, number>[] = [];
-  try {
-    await raw.measure(0.3);
-    await closedLoop(hello, { concurrency: 2, durationMs: 300 });
-    await closedLoop(design, { concurrency: 2, durationMs: 300 });
-    for (let i = 0; i < PLAN.pairCycles; i++) {
-      const got = { a: 0, edge: 0, d: 0 };
-      for (const k of PAIR_ORDERS[i % PAIR_ORDERS.length]) {
-        if (k === "a") got.a = await raw.measure(PLAN.pairS);
-        else if (k === "edge") got.edge = (await closed(hello, 2, PLAN.pairS)).throughputRps;
-        else got.d = (await closed(design, 2, PLAN.pairS)).throughputRps;
-      }
-      cycles.push({
-        rawCeilingRps: got.a,
-        helloRps: got.edge,
-        designFloorRps: got.d,
-        helloVsRawCeiling: round(got.edge / got.a, 3),
-        designFloorVsRawCeiling: round(got.d / got.a, 3),
-        helloVsDesignFloor: round(got.edge / got.d, 3),
-      });
+  await raw.measure(0.3);
+  await closedLoop(hello, { concurrency: 2, durationMs: 300 });
+  await closedLoop(design, { concurrency: 2, durationMs: 300 });
+  for (let i = 0; i < PLAN.pairCycles; i++) {
+    const got = { a: 0, edge: 0, d: 0 };
+    for (const k of PAIR_ORDERS[i % PAIR_ORDERS.length]) {
+      if (k === "a") got.a = await raw.measure(PLAN.pairS);
+      else if (k === "edge") got.edge = (await closed(hello, 2, PLAN.pairS)).throughputRps;
+      else got.d = (await closed(design, 2, PLAN.pairS)).throughputRps;
     }
-  } finally {
-    await raw.stop();
+    cycles.push({
+      rawCeilingRps: got.a,
+      helloRps: got.edge,
+      designFloorRps: got.d,
+      helloVsRawCeiling: round(got.edge / got.a, 3),
+      designFloorVsRawCeiling: round(got.d / got.a, 3),
+      helloVsDesignFloor: round(got.edge / got.d, 3),
+    });
   }
   const med = (key: string) => medianOf(cycles.map((c) => c[key])) as number;
   return {
@@ -514,12 +491,15 @@ async function runOnce(index: number) {
   const dataDir = await Deno.makeTempDir({ prefix: "tana-bench-" });
   const coldIds = await prepareStore(dataDir, PLAN.coldN);
   const result: Record<string, unknown> = {};
+  // (a)'s processes stay up for the whole run, idle but for its measurements.
+  const rawProcs = startRawCeiling();
   try {
-    // (a) with several spawns in flight per process, before the server exists.
+    // With several spawns in flight per process, (a) is measured before the server exists.
     const raw: Record<string, unknown> = {};
     for (const k of PLAN.rawInflight) {
       log(`run ${index}: baseline (a) with ${k} in flight per process`);
-      raw[`inflight${k}`] = await rawCeiling(PLAN.rawS, k);
+      await rawProcs.measure(0.3, k);
+      raw[`inflight${k}`] = { totalRps: await rawProcs.measure(PLAN.rawS, k) };
     }
     result.rawCeiling = raw;
     log(`run ${index}: baseline (c) latency floor, ${PLAN.floorCount} requests`);
@@ -541,7 +521,11 @@ async function runOnce(index: number) {
       log(`run ${index}: hello against (a) and (d), ${PLAN.pairCycles} interleaved cycles`);
       const design = await startDesignFloor();
       try {
-        result.paired = await pairedThroughput(WORKLOADS[0].target(server.base), design.target);
+        result.paired = await pairedThroughput(
+          rawProcs,
+          WORKLOADS[0].target(server.base),
+          design.target,
+        );
       } finally {
         await design.stop();
       }
@@ -745,6 +729,7 @@ async function runOnce(index: number) {
       await stopChild(bare);
     }
   } finally {
+    await rawProcs.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
   return result;

@@ -288,3 +288,47 @@ Deno.test("a large result streams back intact", async () => {
     await server.close();
   }
 });
+
+Deno.test("the embedded store's contract rows are cached and follow every connection's writes", async () => {
+  const server = await startTestServer({ NEGATIVE_CACHE_TTL_MS: "60000" });
+  const version = (v: number) => `export function get() { return { v: ${v} }; }`;
+  try {
+    await server.deploy("live", version(1));
+    const store = server.store;
+    const find = store.findContract.bind(store);
+    let lookups = 0;
+    store.findContract = (key) => {
+      lookups++;
+      return find(key);
+    };
+    for (let i = 0; i < 5; i++) assert.deepEqual((await server.json("/live")).body, { v: 1 });
+    assert.equal(lookups, 1, "the row is read once, not on every request");
+
+    // Another connection, as `contracts deploy` from another process would be.
+    await server.sql(
+      "UPDATE contracts SET source = $1, code_hash = $2, version = 2 WHERE id = $3",
+      version(2),
+      "hash-2",
+      "live",
+    );
+    assert.deepEqual((await server.json("/live")).body, { v: 2 });
+    await server.deploy("live", version(3)); // this server's own connection
+    assert.deepEqual((await server.json("/live")).body, { v: 3 });
+    await server.sql("UPDATE contracts SET is_active = 0 WHERE id = $1", "live");
+    assert.equal((await server.json("/live")).status, 404);
+
+    // An unknown id is remembered, but only until something is deployed.
+    assert.equal((await server.json("/later")).status, 404);
+    await server.sql(
+      "INSERT INTO contracts (id, name, owner, source, code_hash) VALUES ($1, $2, $3, $4, $5)",
+      "later",
+      "later",
+      "usr_test",
+      version(4),
+      "hash-4",
+    );
+    assert.deepEqual((await server.json("/later")).body, { v: 4 });
+  } finally {
+    await server.close();
+  }
+});

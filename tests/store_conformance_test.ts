@@ -309,6 +309,31 @@ conformance("PostgresStore", async () => {
   };
 });
 
+Deno.test("SqliteStore contractsRevision() moves on any connection's commit, not on reads", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tana-store-" });
+  const store = await SqliteStore.open(dir);
+  const other = await SqliteStore.open(dir);
+  try {
+    await store.migrate();
+    const start = store.contractsRevision();
+    await store.findContract("c1");
+    await store.kvGet("c1", "k");
+    assert.equal(store.contractsRevision(), start, "reads change nothing");
+    await other.deployContract({ id: "c1", name: "one", owner: "o", source: "s" });
+    const afterOther = store.contractsRevision();
+    assert.notEqual(afterOther, start, "another connection's deploy");
+    await store.deployContract({ id: "c1", name: "one", owner: "o", source: "t" });
+    assert.notEqual(store.contractsRevision(), afterOther, "this connection's own deploy");
+    const same = store.contractsRevision();
+    await store.deployContract({ id: "c1", name: "one", owner: "o", source: "t" });
+    assert.equal(store.contractsRevision(), same, "an identical deploy writes nothing");
+  } finally {
+    await other.close();
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Runs `fn` with a migrated store on a fresh database and a plain client to the same. */
 async function withPostgres(fn: (store: PostgresStore, sql: postgres.Sql) => Promise<void>) {
   const db = await createTempDatabase();

@@ -3,10 +3,11 @@
  *
  * - Compiled modules are cached by code hash (an LRU), so a contract compiles once however many
  *   names point at it, and a failed compile is remembered as well.
- * - Rows: the embedded SQLite store is asked on every request (a point query costs about a
- *   microsecond, so it is always fresh). Postgres rows are cached and dropped on `NOTIFY`, and
- *   re-checked after `CONTRACT_RECHECK_MS` as a fallback; while Postgres is unreachable, cached
- *   rows keep being served.
+ * - Rows are cached. The embedded SQLite store says on every request whether any row may have
+ *   changed since (`contractsRevision`, cheaper than the lookup it saves: 0.1–0.15 ms of a
+ *   light-load request here), so its rows are always fresh. Postgres rows are dropped on `NOTIFY`
+ *   and re-checked after `CONTRACT_RECHECK_MS` as a fallback; while Postgres is unreachable,
+ *   cached rows keep being served.
  * - Unknown ids are remembered for `NEGATIVE_CACHE_TTL_MS`, so a flood of them does not become a
  *   flood of queries.
  *
@@ -55,7 +56,8 @@ export class ContractLoader {
   #probe: ReturnType<typeof setInterval> | undefined;
   #storeDown = false;
   #renewing = false;
-  readonly #cacheRows: boolean;
+  /** The store's last `contractsRevision()`, for stores that have one. */
+  #revision: string | undefined;
 
   /**
    * Creates a loader with empty caches.
@@ -66,7 +68,6 @@ export class ContractLoader {
    */
   constructor(readonly store: Store, readonly config: Config, readonly metrics: Metrics) {
     this.#compiled = new LruCache(config.compileCacheSize);
-    this.#cacheRows = store.kind === "postgres";
   }
 
   /**
@@ -76,7 +77,7 @@ export class ContractLoader {
    */
   async start(): Promise<void> {
     await this.#watch();
-    if (this.#cacheRows) {
+    if (this.store.kind === "postgres") {
       this.#probe = setInterval(() => void this.#checkStore(), PROBE_INTERVAL_MS);
     }
   }
@@ -92,7 +93,9 @@ export class ContractLoader {
     this.#unwatch = null;
     // The old subscription's connection may be dead; unsubscribing it must not block renewal.
     void previous?.().catch(() => {});
-    this.#unwatch = await this.store.watchContracts((change) => this.invalidate(change, "notify"));
+    this.#unwatch = await this.store.watchContracts((change) =>
+      this.invalidate(change, change.id === null ? "reconnect" : "notify")
+    );
   }
 
   async #checkStore(): Promise<void> {
@@ -124,7 +127,7 @@ export class ContractLoader {
    * @param source for metrics: `notify`, `reconnect`, …
    */
   invalidate(change: ContractChange, source = "notify"): void {
-    this.metrics.invalidations.inc({ source: change.id === null ? "reconnect" : source });
+    this.metrics.invalidations.inc({ source });
     // A lookup in flight may have read the row before the change: it must not be cached, nor
     // joined by requests that arrive after the change.
     this.#generation++;
@@ -167,10 +170,13 @@ export class ContractLoader {
 
   async #findRow(key: string): Promise<ContractRow | null> {
     const now = Date.now();
+    const revisioned = this.#checkRevision();
     const unknownUntil = this.#unknown.get(key);
     if (unknownUntil !== undefined && unknownUntil > now) return null;
-    const cached = this.#cacheRows ? this.#rows.get(key) : undefined;
-    if (cached && now - cached.checkedAt < this.config.contractRecheckMs) return cached.row;
+    const cached = this.#rows.get(key);
+    if (cached && (revisioned || now - cached.checkedAt < this.config.contractRecheckMs)) {
+      return cached.row;
+    }
     let row: ContractRow | null;
     const generation = this.#generation;
     try {
@@ -196,10 +202,31 @@ export class ContractLoader {
       if (this.config.negativeCacheTtlMs > 0) {
         this.#unknown.set(key, now + this.config.negativeCacheTtlMs);
       }
-    } else if (this.#cacheRows) {
+    } else {
       this.#rows.set(key, { row, checkedAt: now });
     }
     return row;
+  }
+
+  /**
+   * For a store with `contractsRevision`: drops every cached row and unknown id when the revision
+   * moved (a contract deployed after its 404 is found at once), and says whether the cache may be
+   * trusted without a time limit. A store that cannot answer leaves nothing cached to trust.
+   */
+  #checkRevision(): boolean {
+    if (!this.store.contractsRevision) return false;
+    let revision: string | undefined;
+    try {
+      revision = this.store.contractsRevision();
+    } catch {
+      // The lookup that follows meets the same failure and reports it.
+    }
+    if (revision !== undefined && revision === this.#revision) return true;
+    if (this.#revision !== undefined || this.#rows.size > 0 || this.#unknown.size > 0) {
+      this.invalidate({ id: null }, "revision");
+    }
+    this.#revision = revision;
+    return revision !== undefined;
   }
 
   #compile(row: ContractRow): CompiledModule {

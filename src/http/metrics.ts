@@ -173,7 +173,7 @@ export class Metrics {
     this.invalidations = new client.Counter({
       name: "tana_edge_contract_invalidations_total",
       help:
-        "Cached contract rows dropped, by source (notify: a change was announced; reconnect: all, after the store came back or at start-up)",
+        "Cached contract rows dropped, by source (notify: a change was announced; reconnect: all, after the store came back or at start-up; revision: all, the embedded store changed)",
       labelNames: ["source"],
       registers,
     });

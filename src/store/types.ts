@@ -167,6 +167,12 @@ export interface Store {
   schemaVersion(): Promise<number>;
   /** Resolves when the store answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
+  /**
+   * A value that changes whenever a contract row may have changed, from this connection or any
+   * other, for stores that can tell cheaply and synchronously. With it, the loader caches rows
+   * and reads one again only after the value changed.
+   */
+  contractsRevision?(): string;
   /** Calls `onChange` whenever a contract row changes; returns an unsubscribe function. */
   watchContracts(onChange: (change: ContractChange) => void): Promise<() => Promise<void>>;
   /** Releases connections. */

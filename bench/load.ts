@@ -121,19 +121,22 @@ export interface Target {
   headers?: Record<string, string>;
 }
 
-type RunShape = Pick<
+/** What describes a run besides its outcomes. */
+export type RunShape = Pick<
   LoadResult,
   "tool" | "mode" | "durationS" | "concurrency" | "offeredRps" | "maxOutstanding" | "scheduleLag"
 >;
 
-class Recorder {
+/** Latencies and statuses of requests; one may be shared by several load runs to pool them. */
+export class Recorder {
   ok = new Histogram();
   all = new Histogram();
   statuses: Record<string, number> = {};
   transportErrors = 0;
   retryAfter503 = 0;
 
-  async fire(target: Target, client: Deno.HttpClient, timeoutMs: number) {
+  /** Sends one request and records its outcome. */
+  async fire(target: Target, client: Deno.HttpClient, timeoutMs: number, also?: Recorder) {
     const startedAt = performance.now();
     try {
       const res = await fetch(target.url, {
@@ -145,15 +148,23 @@ class Recorder {
       });
       await res.arrayBuffer();
       const us = (performance.now() - startedAt) * 1000;
-      this.all.record(us);
-      this.statuses[res.status] = (this.statuses[res.status] ?? 0) + 1;
-      if (res.status >= 200 && res.status < 300) this.ok.record(us);
-      else if (res.status === 503 && res.headers.has("retry-after")) this.retryAfter503++;
+      const retryAfter = res.headers.has("retry-after");
+      this.#record(res.status, us, retryAfter);
+      if (also) also.#record(res.status, us, retryAfter);
     } catch {
       this.transportErrors++;
+      if (also) also.transportErrors++;
     }
   }
 
+  #record(status: number, us: number, retryAfter: boolean) {
+    this.all.record(us);
+    this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+    if (status >= 200 && status < 300) this.ok.record(us);
+    else if (status === 503 && retryAfter) this.retryAfter503++;
+  }
+
+  /** Summarises what was recorded, for a run of the given shape. */
   result(base: RunShape): LoadResult {
     const durationS = base.durationS;
     const non2xx = Object.entries(this.statuses)
@@ -211,14 +222,16 @@ export async function closedLoop(
  * the scheduled start.
  *
  * @param target what to request
- * @param opts offered rate (requests per second) and duration
+ * @param opts offered rate (requests per second) and duration; `pool`, a recorder that also gets
+ *   every outcome (to pool several runs)
  */
 export async function openLoop(
   target: Target,
-  opts: { rate: number; durationMs: number; timeoutMs?: number },
+  opts: { rate: number; durationMs: number; timeoutMs?: number; pool?: Recorder },
 ): Promise<LoadResult> {
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 1024 });
   const rec = new Recorder();
+  const pool = opts.pool;
   const lag = new Histogram();
   const interval = 1000 / opts.rate;
   const total = Math.max(1, Math.floor((opts.durationMs / 1000) * opts.rate));
@@ -230,7 +243,7 @@ export async function openLoop(
     const now = performance.now();
     while (sent < total && start + sent * interval <= now) {
       lag.record((performance.now() - (start + sent * interval)) * 1000);
-      const p = rec.fire(target, client, opts.timeoutMs ?? 10_000);
+      const p = rec.fire(target, client, opts.timeoutMs ?? 10_000, pool);
       inflight.add(p);
       p.finally(() => inflight.delete(p));
       sent++;

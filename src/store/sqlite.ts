@@ -328,8 +328,8 @@ export class SqliteStore implements SeedableStore {
   }
 
   /**
-   * A no-op: with SQLite the contract loader re-checks the row on every request, and the
-   * only writer is an operator command in another process, which could not notify us anyway.
+   * A no-op: the only other writer is an operator command in another process, which could not
+   * notify us; the contract loader checks {@link contractsRevision} on every request instead.
    */
   watchContracts(_onChange: (change: ContractChange) => void): Promise<() => Promise<void>> {
     return Promise.resolve(() => Promise.resolve());

@@ -700,12 +700,31 @@ async function runOnce(index: number) {
         await sleep(PLAN.idleSettleMs);
         log(`run ${index}: soak, ${n} hello requests at c=${SOAK_CLIENTS}`);
         const before = readRss(server.pid);
-        const t = performance.now();
-        const soak = await closedLoop(WORKLOADS[0].target(server.base), {
-          concurrency: SOAK_CLIENTS,
-          durationMs: 24 * 3600_000,
-          maxRequests: n,
+        // Ten checkpoints, so that a working size still being reached and a leak look different.
+        const checkpoint = async (requests: number) => ({
+          requests,
+          serverMb: mb(readRss(server.pid).server),
+          sandboxesMb: mb(readRss(server.pid).sandboxes),
+          serverHeapUsedMb: mb(
+            await scrapeMetric(server.base, "tana_edge_process_nodejs_heap_size_used_bytes"),
+          ),
         });
+        const series = [await checkpoint(0)];
+        const t = performance.now();
+        let okRequests = 0;
+        let errors = 0;
+        for (let done = 0; done < n;) {
+          const step = Math.min(Math.ceil(n / 10), n - done);
+          const part = await closedLoop(WORKLOADS[0].target(server.base), {
+            concurrency: SOAK_CLIENTS,
+            durationMs: 24 * 3600_000,
+            maxRequests: step,
+          });
+          done += step;
+          okRequests += part.requests - part.errors;
+          errors += part.errors;
+          series.push(await checkpoint(done));
+        }
         const seconds = (performance.now() - t) / 1000;
         await sleep(PLAN.idleSettleMs);
         const end = readRss(server.pid);
@@ -713,8 +732,8 @@ async function runOnce(index: number) {
           requests: n,
           warmUpRequests: warmUp,
           seconds: round(seconds),
-          throughputRps: soak.throughputRps,
-          errors: soak.errors,
+          throughputRps: round(okRequests / seconds),
+          errors,
           rssBeforeMb: {
             server: mb(before.server),
             sandboxes: mb(before.sandboxes),
@@ -726,6 +745,7 @@ async function runOnce(index: number) {
             total: mb(end.total),
           },
           growthRatio: round(end.total / before.total, 3),
+          series,
           sandboxStarts: await scrapeMetric(server.base, "tana_edge_sandbox_starts_total"),
         };
       }
@@ -970,6 +990,16 @@ function markdown(r: Any, meta: Any): string {
       "",
       `Soak: ${r.soak.requests} hello requests (after a warm-up of ${r.soak.warmUpRequests}) in ${r.soak.seconds} s (${r.soak.throughputRps} req/s, ${r.soak.errors} errors); RSS ${r.soak.rssBeforeMb.total} → ${r.soak.rssAfterMb.total} MB (×${r.soak.growthRatio}).`,
     );
+    if (r.soak.series) {
+      lines.push(
+        "",
+        "| requests | server RSS MB | server V8 heap used MB | sandboxes RSS MB |",
+        "|---|---|---|---|",
+        ...r.soak.series.map((c: Any) =>
+          `| ${c.requests} | ${c.serverMb} | ${c.serverHeapUsedMb} | ${c.sandboxesMb} |`
+        ),
+      );
+    }
   }
   lines.push("", "| target (issue 6) | measured | met |", "|---|---|---|");
   for (const t of r.targets) {

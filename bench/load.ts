@@ -231,7 +231,6 @@ export async function openLoop(
 ): Promise<LoadResult> {
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 1024 });
   const rec = new Recorder();
-  const pool = opts.pool;
   const lag = new Histogram();
   const interval = 1000 / opts.rate;
   const total = Math.max(1, Math.floor((opts.durationMs / 1000) * opts.rate));
@@ -243,7 +242,7 @@ export async function openLoop(
     const now = performance.now();
     while (sent < total && start + sent * interval <= now) {
       lag.record((performance.now() - (start + sent * interval)) * 1000);
-      const p = rec.fire(target, client, opts.timeoutMs ?? 10_000, pool);
+      const p = rec.fire(target, client, opts.timeoutMs ?? 10_000, opts.pool);
       inflight.add(p);
       p.finally(() => inflight.delete(p));
       sent++;

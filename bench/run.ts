@@ -701,14 +701,17 @@ async function runOnce(index: number) {
         log(`run ${index}: soak, ${n} hello requests at c=${SOAK_CLIENTS}`);
         const before = readRss(server.pid);
         // Ten checkpoints, so that a working size still being reached and a leak look different.
-        const checkpoint = async (requests: number) => ({
-          requests,
-          serverMb: mb(readRss(server.pid).server),
-          sandboxesMb: mb(readRss(server.pid).sandboxes),
-          serverHeapUsedMb: mb(
-            await scrapeMetric(server.base, "tana_edge_process_nodejs_heap_size_used_bytes"),
-          ),
-        });
+        const checkpoint = async (requests: number) => {
+          const rss = readRss(server.pid);
+          return {
+            requests,
+            serverMb: mb(rss.server),
+            sandboxesMb: mb(rss.sandboxes),
+            serverHeapUsedMb: mb(
+              await scrapeMetric(server.base, "tana_edge_process_nodejs_heap_size_used_bytes"),
+            ),
+          };
+        };
         const series = [await checkpoint(0)];
         const t = performance.now();
         let okRequests = 0;

@@ -659,25 +659,19 @@ Deno.test("start-up survives a sandbox that dies before it is ready", async () =
 
 Deno.test("start-up fails with the cause when sandboxes keep dying before they are ready", async () => {
   const supervisor = bareSupervisor(1);
-  let killing = true;
-  const killer = (async () => {
-    while (killing) {
-      for (const pid of supervisor.pids()) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
+  // Every process is killed the moment it is spawned. (Killing them from a polling loop raced a
+  // sandbox start on a fast machine: one could report ready between two polls.)
+  const spawn = Deno.Command.prototype.spawn;
+  Deno.Command.prototype.spawn = function (this: Deno.Command) {
+    const child = spawn.call(this);
+    child.kill("SIGKILL");
+    return child;
+  };
   try {
     const started = supervisor.start();
     await assert.rejects(orHang(started), /Sandbox processes did not start \(3 attempts\)/);
   } finally {
-    killing = false;
-    await killer;
+    Deno.Command.prototype.spawn = spawn;
     await supervisor.stop();
   }
 });

@@ -28,6 +28,7 @@ import { closedLoop, type LoadResult, openLoop, Recorder, type Target } from "./
 import { mb, readHwm, readRss, RssSampler } from "./rss.ts";
 import { sandboxRunArgs } from "../src/sandbox/command.ts";
 import { wrkRun, wrkVersion } from "./wrk.ts";
+import { taskArgs } from "../tests/_tasks.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const RESULTS = new URL("./results/", import.meta.url);
@@ -245,18 +246,8 @@ async function startServer(dataDir: string): Promise<Server> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     cwd: ROOT.pathname,
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
-      "--unstable-worker-options",
-      "main.ts",
-      "serve",
-    ],
+    // As `deno task start` runs it: the same permissions and V8 flags.
+    args: taskArgs("start"),
     env: { ...serverEnv, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir },
     stdin: "null",
     stdout: "null", // the JSON access log is still formatted and written, as in production

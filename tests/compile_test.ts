@@ -6,6 +6,7 @@
  * so), because a build that cannot run proves nothing.
  */
 import assert from "node:assert/strict";
+import { taskArgs } from "./_tasks.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
 if (!denort) {
@@ -22,24 +23,11 @@ Deno.test({
     const root = new URL("../", import.meta.url);
     const out = await Deno.makeTempDir({ prefix: "tana-edge-bin-" });
     const binary = `${out}/tana-edge`;
+    // `deno task compile` as written in deno.json, with the binary written to a temporary folder.
+    const args = taskArgs("compile");
+    args[args.indexOf("--output") + 1] = binary;
     const build = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "compile",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-run",
-        "--allow-sys",
-        "--unstable-worker-options",
-        "--include",
-        "src/sandbox/process.ts",
-        "--include",
-        "examples",
-        "--output",
-        binary,
-        "main.ts",
-      ],
+      args,
       cwd: root,
       env: { DENORT_BIN: denort! },
     }).output();

@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { taskArgs } from "./_tasks.ts";
-import { sandboxV8Flags } from "../src/sandbox/command.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 // `deno task start` as written in deno.json, with main.ts by absolute path and no subcommand.
@@ -93,15 +92,13 @@ Deno.test("serve with no configuration seeds the embedded store and logs where i
   assert.match(log, /"Stopped"/, "the line logged just before exit");
 });
 
-Deno.test("deno task start, dev and compile cap the young generation alike, as sandboxes do", () => {
+Deno.test("deno task start, dev and compile cap the server's young generation alike", () => {
   // Without the cap V8 grows the server's new space to ≈ 52 MB under load, a one-time step of
   // ≈ 50 MB RSS that the 100 000-request soak measured as growth (bench/README.md).
   const v8Flags = (task: string) => taskArgs(task).filter((arg) => arg.startsWith("--v8-flags="));
   assert.deepEqual(v8Flags("start"), ["--v8-flags=--max-semi-space-size=4"]);
   assert.deepEqual(v8Flags("dev"), v8Flags("start"));
   assert.deepEqual(v8Flags("compile"), v8Flags("start"));
-  // A compiled binary's embedded flags reach its sandboxes too: under `deno run` they get the same.
-  assert.ok(sandboxV8Flags(128).split(",").includes("--max-semi-space-size=4"));
 });
 
 Deno.test("contracts deploy and list write to and read from the configured store", async () => {

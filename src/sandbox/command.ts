@@ -13,9 +13,7 @@
  * 10–15 % more workers per second of CPU. And with V8's default 1 MB semi-space, a warm worker's
  * start, warm-up and lockdown filled it just before the request came: its one scavenge (0.7–2
  * ms) landed on the request, inside the contract's import. With 2 MB a worker that serves hello
- * never collects garbage (bench/README.md). The young generation may grow to 2 × 4 MB, the server's
- * own cap: a compiled binary embeds the server's flags, and they reach its sandboxes too, so they
- * are the same under `deno run` (spawns per second unchanged, measured paired).
+ * never collects garbage (bench/README.md).
  *
  * @param heapMb `SANDBOX_HEAP_MB`
  * @returns the value of `--v8-flags`
@@ -26,7 +24,6 @@ export function sandboxV8Flags(heapMb: number): string {
     `--max-old-space-size=${heapMb}`,
     "--no-concurrent-recompilation",
     "--min-semi-space-size=2",
-    "--max-semi-space-size=4",
   ].join(",");
 }
 

@@ -678,9 +678,10 @@ async function runOnce(index: number) {
 
       if (flags.soak) {
         const n = Number(flags.soak);
-        // The server's V8 heap grows to its working size over the first ~15 000 requests (measured:
-        // 126 → 208 MB, then 203–209 MB for the next 20 000), so "before" is taken after a warm-up
-        // of a fifth of the soak: growth after that point is what would accumulate.
+        // Caches, pools and V8's heaps reach their working size over the first requests (before the
+        // server's young generation was capped, its RSS stepped from 154 to 205 MB), so "before" is
+        // taken after a warm-up of a fifth of the soak: growth after that point is what would
+        // accumulate.
         const warmUp = Math.round(n / 5);
         log(`run ${index}: soak warm-up, ${warmUp} hello requests at c=${SOAK_CLIENTS}`);
         await closedLoop(WORKLOADS[0].target(server.base), {

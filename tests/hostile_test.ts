@@ -14,6 +14,8 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { startTestServer, type TestServer } from "./_server.ts";
+import { alive, ticksOver } from "./_proc.ts";
+import { STUCK_GRACE_MS } from "../src/sandbox/stuck.ts";
 
 /** Small limits so that every limit is reached quickly. */
 const TIMEOUT_MS = 1000;
@@ -530,7 +532,6 @@ hostileTest("sandbox disallows code generation from strings", {}, async (t, serv
 });
 
 hostileTest("sandbox bounds CPU time", {}, async (t, server) => {
-  const pids = server.supervisor.pids();
   const timed = async (source: string) => {
     const started = performance.now();
     const res = await attack(server, source);
@@ -539,11 +540,66 @@ hostileTest("sandbox bounds CPU time", {}, async (t, server) => {
     assert.equal(res.body.code, "timeout");
     assert.ok(ms < TIMEOUT_MS + 1500, `answered after ${Math.round(ms)} ms`);
   };
+  /**
+   * Once a stuck worker would have been found and its sandbox replaced, the sandboxes are idle:
+   * nothing the attack started still runs (a thread left spinning would use ~100 ticks).
+   */
+  const idleSoon = async () => {
+    await new Promise((r) => setTimeout(r, STUCK_GRACE_MS + 2500));
+    const ticks = await ticksOver(server.supervisor.pids(), 1000);
+    assert.ok(ticks < 30, `sandboxes used ${ticks} of 100 ticks in a second`);
+  };
+  let stuck = 0;
 
-  await t.step("while (true) {}", () => timed(`export function get() { while (true) {} }`));
+  // Deno's Worker.terminate() does not stop these (the worker never returns to its event
+  // loop): the run times out, and the sandbox holding the thread is replaced.
+  const runaway: [string, string][] = [
+    ["while (true) {}", `export function get() { while (true) {} }`],
+    [
+      "an endless microtask chain",
+      `export function get() {
+        const spin = () => queueMicrotask(spin);
+        spin();
+        return new Promise(() => {});
+      }`,
+    ],
+    [
+      "Atomics.wait on a SharedArrayBuffer",
+      `export function get() {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        return 1;
+      }`,
+    ],
+  ];
+  for (const [name, source] of runaway) {
+    await t.step(`${name}: timed out, and its sandbox replaced`, async () => {
+      const before = server.supervisor.pids();
+      await timed(source);
+      await assertStillServing(server);
+      await idleSoon();
+      for (const pid of before) assert.ok(!(await alive(pid)), `sandbox ${pid} is still running`);
+      stuck++;
+    });
+  }
 
-  await t.step("a busy loop of timers", () =>
-    timed(
+  await t.step(
+    "a loop a timer starts after the result is sent does not outlive the request",
+    async () => {
+      const res = await attack(
+        server,
+        `export function get() { setTimeout(() => { while (true) {} }, 0); return { ok: true }; }`,
+      );
+      assert.equal(res.status, 200);
+      // Whether the loop began before the worker was terminated is a race; either way it ends.
+      await idleSoon();
+      await assertStillServing(server);
+    },
+  );
+
+  // These return to the event loop, where termination works: the sandbox stays.
+  const terminable: [string, string][] = [
+    [
+      "a busy loop of timers",
       `export function get() {
         // Constant memory: a doubling storm of timers ends in memory_limit_exceeded instead.
         const spin = () => { setTimeout(spin, 0); for (let i = 0; i < 1e5; i++); };
@@ -551,32 +607,25 @@ hostileTest("sandbox bounds CPU time", {}, async (t, server) => {
         spin();
         return new Promise(() => {});
       }`,
-    ));
-
-  await t.step("an endless microtask chain", () =>
-    timed(
-      `export function get() {
-        const spin = () => queueMicrotask(spin);
-        spin();
-        return new Promise(() => {});
-      }`,
-    ));
-
-  await t.step("Atomics.wait on a SharedArrayBuffer", () =>
-    timed(
-      `export function get() {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-        return 1;
-      }`,
-    ));
-
-  await t.step(
-    "a handler that never settles",
-    () => timed(`export async function get() { await new Promise(() => {}); }`),
-  );
+    ],
+    [
+      "a handler that never settles",
+      `export async function get() { await new Promise(() => {}); }`,
+    ],
+  ];
+  for (const [name, source] of terminable) {
+    await t.step(`${name}: timed out, and the sandbox kept`, async () => {
+      const before = server.supervisor.pids();
+      await timed(source);
+      await idleSoon();
+      assert.deepEqual(server.supervisor.pids(), before, "a timeout alone must not cost a sandbox");
+    });
+  }
 
   await assertStillServing(server);
-  assert.deepEqual(server.supervisor.pids(), pids, "a timeout must not cost a sandbox");
+  const metrics = await (await server.get("/metrics")).text();
+  const found = Number(/^tana_edge_stuck_workers_total (\d+)$/m.exec(metrics)?.[1]);
+  assert.ok(found >= stuck, `stuck workers found: ${found}, expected at least ${stuck}`);
 });
 
 // A longer time limit here: the memory attacks must reach their limit before the clock does.

@@ -15,6 +15,10 @@ export class Metrics {
   readonly duration: client.Histogram<"route">;
   /** Workers spawned by sandboxes. */
   readonly workerSpawns: client.Counter;
+  /** `tana_edge_stuck_workers_total`: terminated workers whose thread kept running. */
+  readonly stuckWorkers: client.Counter;
+  /** `tana_edge_primed_runs_total`: runs served by a worker primed with their contract. */
+  readonly primedRuns: client.Counter;
   /** Compile cache hits and misses. */
   readonly compileCache: client.Counter<"result">;
   /** Contract runs that ended without a result, by code. */
@@ -86,6 +90,17 @@ export class Metrics {
       help: "Contract workers spawned by sandbox processes",
       registers,
     });
+    this.stuckWorkers = new client.Counter({
+      name: "tana_edge_stuck_workers_total",
+      help:
+        "Contract workers that kept running after they were terminated (their sandbox is replaced)",
+      registers,
+    });
+    this.primedRuns = new client.Counter({
+      name: "tana_edge_primed_runs_total",
+      help: "Contract runs served by a worker that had imported the contract ahead of the request",
+      registers,
+    });
     this.compileCache = new client.Counter({
       name: "tana_edge_compile_cache_total",
       help: "Compile cache lookups by result (hit or miss)",
@@ -117,7 +132,7 @@ export class Metrics {
     });
     this.sandboxStarts = new client.Counter({
       name: "tana_edge_sandbox_starts_total",
-      help: "Sandbox processes started, by reason (initial, crash, recycle)",
+      help: "Sandbox processes started, by reason (initial, crash, recycle, stuck)",
       labelNames: ["reason"],
       registers,
     });

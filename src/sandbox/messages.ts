@@ -82,10 +82,18 @@ export type FromSandbox =
     end?: boolean;
     /** Keys of the read-ahead answers the run used. */
     used: string[];
+    /** Set when a primed worker served the run (its contract imported ahead of the request). */
+    primed?: boolean;
+    /** The id of the worker that ran it, terminated right after (see `stuck.ts`). */
+    w?: number;
   }
   | { t: "chunk"; rid: number }
   | { t: "end"; rid: number }
-  | { t: "fail"; rid: number; code: FailureCode; message: string }
+  | { t: "fail"; rid: number; code: FailureCode; message: string; w?: number }
   | { t: "call"; rid: number; cid: number; op: string; args: unknown }
   | { t: "log"; rid: number; level: "debug" | "info" | "warn" | "error"; text: string }
-  | { t: "stats"; rss: number; spawned: number; warm: number };
+  | { t: "stats"; rss: number; spawned: number; warm: number }
+  /** The contract a worker of this sandbox has imported ahead of its request; `null`: none. */
+  | { t: "primed"; contractId: string | null }
+  /** A worker that ran the contract's code outside a run's last frame has been terminated. */
+  | { t: "ended"; w: number; contractId: string };

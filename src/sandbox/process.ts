@@ -59,7 +59,17 @@ const WARM_REQUEST: TanaRequest = {
 
 interface Run {
   rid: number;
+  /** The contract's code hash, blob URL and id. */
+  hash: string;
+  url: string;
+  contractId: string;
+  /** What was posted to the worker, to post again if a primed worker turns out tainted. */
+  message: Record<string, unknown> | null;
+  /** Whether a primed worker serves it. */
+  primed: boolean;
   worker: Worker | null;
+  /** The worker's id (its thread is named `worker-<id>`), reported with the run's last frame. */
+  wid: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   calls: number;
   logs: number;
@@ -96,6 +106,35 @@ let spawned = 0;
 let draining = false;
 const pool: Worker[] = [];
 const runs = new Map<number, Run>();
+/**
+ * Each worker's id: the count of workers this process had started when it was created, which is
+ * also the id Deno gives it and the name of its thread (`worker-<id>`). The server looks for the
+ * threads of workers that ran contract code after they were terminated (see `stuck.ts`).
+ */
+const workerIds = new WeakMap<Worker, number>();
+
+/** A worker that imports (or has imported) one contract ahead of its next request. */
+interface Primed {
+  worker: Worker;
+  hash: string;
+  contractId: string;
+  /** Set once the worker reported `primed`: the module loaded without needing a request. */
+  ready: boolean;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Priming: besides its warm pool, a sandbox keeps one worker that has already imported the
+ * contract it served last, when that contract succeeded in two runs in a row here (the same
+ * rule as read-ahead), and gives it the next request for that contract's code. It counts as
+ * one of the pool's workers. Contracts whose module needs a request while it loads are never
+ * primed again by this process ({@link unprimable}, bounded).
+ */
+let primed: Primed | null = null;
+/** The contract of this sandbox's last successful run, and how many in a row succeeded. */
+let hot = { hash: "", url: "", contractId: "", streak: 0 };
+const unprimable = new Set<string>();
+const UNPRIMABLE_MAX = 1024;
 const contractUrls = new Map<string, string>();
 
 /**
@@ -103,13 +142,14 @@ const contractUrls = new Map<string, string>();
  *
  * @param forPool whether the worker will wait in the pool (only then can a warm-up pay)
  */
-function _spawn(forPool: boolean): Worker {
+function _spawn(forPool: boolean, prime?: string): Worker {
   const worker = new Worker(bootstrapUrl, {
     type: "module",
     name: "contract",
     deno: { permissions: "none" },
   } as WorkerOptions);
   spawned++;
+  workerIds.set(worker, spawned);
   // An error in a warm worker must never reach this thread's global handler.
   worker.onerror = (event) => event.preventDefault();
   // Warming up costs 1–5 ms of CPU and saves 1.5–2.6 ms of latency (measured on a fast and on a
@@ -117,7 +157,7 @@ function _spawn(forPool: boolean): Worker {
   // another warm worker is ahead of it in the pool (or the pool is being filled at start-up); when
   // the pool has run dry, requests arrive faster than workers are spawned, the next one takes
   // this worker at once, and the CPU is better spent spawning.
-  const warmUp = forPool && (pool.length > 0 || spawned <= poolSize);
+  const warmUp = forPool && (pool.length > 0 || spawned <= poolSize || prime !== undefined);
   // Without a warm-up the message stays small: the worker clones it on its first turn.
   worker.postMessage(
     warmUp
@@ -127,6 +167,7 @@ function _spawn(forPool: boolean): Worker {
         warmRequest: WARM_REQUEST,
         preload: [...usedShims].map((name) => moduleUrls[name]),
         remove: GPU_GLOBALS,
+        prime,
       }
       : { t: "init", warmUrl: null, preload: [], remove: GPU_GLOBALS },
   );
@@ -141,14 +182,89 @@ let refillScheduled = false;
  * shortfall in one go made them wait for all of it.
  */
 function _refill(): void {
-  if (refillScheduled || draining || !spawnAhead || pool.length >= poolSize) return;
+  if (refillScheduled || draining || !spawnAhead || !_refillNeeded()) return;
   refillScheduled = true;
   setTimeout(() => {
     refillScheduled = false;
-    if (draining || !spawnAhead || pool.length >= poolSize) return;
-    pool.push(_spawn(true));
+    if (draining || !spawnAhead) return;
+    // Plain warm workers first: they serve any contract.
+    if (pool.length < poolSize - (primed || _canPrime() ? 1 : 0)) pool.push(_spawn(true));
+    else if (!primed && _canPrime()) _startPriming();
+    else return;
     _refill();
   }, 0);
+}
+
+function _refillNeeded(): boolean {
+  return pool.length + (primed ? 1 : 0) < poolSize || (!primed && _canPrime());
+}
+
+/** Whether the contract served last is worth priming a worker for. */
+function _canPrime(): boolean {
+  return poolSize >= 2 && hot.streak >= 2 && !unprimable.has(hot.hash) &&
+    contractUrls.get(hot.hash) === hot.url && pool.length + 1 <= poolSize;
+}
+
+function _startPriming(): void {
+  const worker = _spawn(true, hot.url);
+  const entry: Primed = {
+    worker,
+    hash: hot.hash,
+    contractId: hot.contractId,
+    ready: false,
+    // A module that neither loads nor fails within a run's time limit (a loop, an await that
+    // never settles) would hold the worker forever.
+    timer: setTimeout(() => _unprime(entry), limits.timeoutMs),
+  };
+  worker.onmessage = (event) => {
+    if (event.data?.t === "primed" && primed === entry) {
+      clearTimeout(entry.timer);
+      entry.ready = true;
+    } else if (event.data?.t === "unprimed") _unprime(entry);
+  };
+  primed = entry;
+  // The server blames this contract too if the process dies while its module is loaded here.
+  send({ t: "primed", contractId: entry.contractId });
+}
+
+/** Gives up a primed worker that cannot serve its contract, and stops priming that contract. */
+function _unprime(entry: Primed): void {
+  if (unprimable.size >= UNPRIMABLE_MAX) unprimable.clear();
+  unprimable.add(entry.hash);
+  _retirePrimed(entry);
+}
+
+/** Terminates a primed worker not (or no longer) worth keeping; the pool refills. */
+function _retirePrimed(entry: Primed): void {
+  if (primed !== entry) return;
+  clearTimeout(entry.timer);
+  _terminate(entry.worker, entry.contractId);
+  primed = null;
+  send({ t: "primed", contractId: null });
+  _refill();
+}
+
+/** Terminates a worker that has run `contractId`'s code outside a run's last frame. */
+function _terminate(worker: Worker, contractId: string): void {
+  worker.terminate();
+  send({ t: "ended", w: workerIds.get(worker) ?? 0, contractId });
+}
+
+/** Takes the primed worker for a run of `hash`, if it is ready for it. */
+function _takePrimed(hash: string): Worker | null {
+  if (!primed || !primed.ready || primed.hash !== hash) return null;
+  const { worker } = primed;
+  primed = null;
+  send({ t: "primed", contractId: null });
+  return worker;
+}
+
+/** Notes a successful run: its contract may be worth priming, and a stale primed worker not. */
+function _succeeded(run: Run): void {
+  if (run.hash === hot.hash) hot.streak++;
+  else hot = { hash: run.hash, url: run.url, contractId: run.contractId, streak: 1 };
+  // A worker primed for a contract that is no longer the one requested here gives way.
+  if (primed && primed.hash !== hot.hash && hot.streak >= 2) _retirePrimed(primed);
 }
 
 function _contractUrl(hash: string, code: string, links: ToSandbox & { t: "run" }): string {
@@ -220,7 +336,7 @@ function _reportDropped(run: Run): void {
 function _fail(run: Run, code: FailureCode, message: string): void {
   if (!runs.has(run.rid)) return;
   _reportDropped(run);
-  send({ t: "fail", rid: run.rid, code, message });
+  send({ t: "fail", rid: run.rid, code, message, w: run.wid });
   _finish(run);
 }
 
@@ -282,6 +398,17 @@ function _sendHead(run: Run, head: FromSandbox, bytes?: Uint8Array): boolean {
 function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
   if (!runs.has(run.rid)) return;
   switch (data.t) {
+    case "unprimed": {
+      // The primed module needed a request after it reported `primed`, and the worker declined
+      // the run before running anything for it: a plain worker runs it instead.
+      if (!run.primed || run.calls > 0 || run.logs > 0) return;
+      if (unprimable.size >= UNPRIMABLE_MAX) unprimable.clear();
+      unprimable.add(run.hash);
+      if (run.worker) _terminate(run.worker, run.contractId);
+      run.primed = false;
+      _start(run, null);
+      return;
+    }
     case "call": {
       if (++run.calls > limits.maxHostCalls) {
         _fail(
@@ -333,18 +460,26 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
       const headers = data.headers as Record<string, string>;
       const status = data.status as number;
       const used = data.used as string[];
+      const head = {
+        t: "head",
+        rid: run.rid,
+        status,
+        headers,
+        used,
+        primed: run.primed,
+        w: run.wid,
+      } as const;
       if (bytes.byteLength <= CHUNK_BYTES) {
         // The common case: one frame carries status, headers and the whole body.
-        if (!_sendHead(run, { t: "head", rid: run.rid, status, headers, end: true, used }, bytes)) {
-          return;
-        }
+        if (!_sendHead(run, { ...head, end: true }, bytes)) return;
       } else {
-        if (!_sendHead(run, { t: "head", rid: run.rid, status, headers, used })) return;
+        if (!_sendHead(run, head)) return;
         for (let at = 0; at < bytes.byteLength; at += CHUNK_BYTES) {
           send({ t: "chunk", rid: run.rid }, bytes.subarray(at, at + CHUNK_BYTES));
         }
         send({ t: "end", rid: run.rid });
       }
+      _succeeded(run);
       _finish(run);
       return;
     }
@@ -361,7 +496,13 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
 function _run(message: ToSandbox & { t: "run" }): void {
   const run: Run = {
     rid: message.rid,
+    hash: message.hash,
+    url: "",
+    contractId: message.request.tana.contract.id,
+    message: null,
+    primed: false,
     worker: null,
+    wid: 0,
     timer: undefined,
     calls: 0,
     logs: 0,
@@ -372,18 +513,36 @@ function _run(message: ToSandbox & { t: "run" }): void {
     () => _fail(run, "timeout", `Contract exceeded the ${limits.timeoutMs} ms time limit`),
     limits.timeoutMs,
   );
-  let url: string;
   try {
-    url = _contractUrl(message.hash, message.code, message);
+    run.url = _contractUrl(message.hash, message.code, message);
     for (const link of message.links) usedShims.add(link.target);
   } catch (error) {
     _fail(run, "internal_error", `Cannot link contract: ${(error as Error).message}`);
     return;
   }
-  // A worker still warming up or locking down takes the run when `init` is done (`worker.ts`):
-  // no round trip to learn that it is ready.
-  const worker = pool.shift() ?? _spawn(false);
+  run.message = {
+    t: "run",
+    url: run.url,
+    handler: message.handler,
+    request: message.request,
+    block: message.block,
+    readAhead: message.readAhead,
+    maxResponseBytes: limits.maxResponseBytes,
+    logLimits: { lines: limits.maxLogLines, bytes: limits.maxLogLineBytes },
+  };
+  const worker = _takePrimed(run.hash);
+  run.primed = worker !== null;
+  _start(run, worker);
+}
+
+/**
+ * Hands a run to `worker`, or to a warm (or new) one. A worker still warming up or locking down
+ * takes the run when `init` is done (`worker.ts`): no round trip to learn that it is ready.
+ */
+function _start(run: Run, primedWorker: Worker | null): void {
+  const worker = primedWorker ?? pool.shift() ?? _spawn(false);
   run.worker = worker;
+  run.wid = workerIds.get(worker) ?? 0;
   worker.onmessage = (event) => {
     // An exception here would end this process and every run in it: fail only this run, and
     // leave the detail on stderr, which the server logs.
@@ -403,16 +562,7 @@ function _run(message: ToSandbox & { t: "run" }): void {
       scrubErrorText(/^Uncaught\b/.test(text) ? text : `Uncaught ${text}`),
     );
   };
-  worker.postMessage({
-    t: "run",
-    url,
-    handler: message.handler,
-    request: message.request,
-    block: message.block,
-    readAhead: message.readAhead,
-    maxResponseBytes: limits.maxResponseBytes,
-    logLimits: { lines: limits.maxLogLines, bytes: limits.maxLogLineBytes },
-  });
+  worker.postMessage(run.message);
 }
 
 /**
@@ -436,6 +586,7 @@ function _watchRss(): void {
 /** Exits once every frame written so far has reached the pipe (the last result among them). */
 async function _exit(): Promise<never> {
   for (const worker of pool) worker.terminate();
+  primed?.worker.terminate();
   try {
     await writer.close();
   } catch {
@@ -462,10 +613,11 @@ function _init(message: ToSandbox & { t: "init" }): void {
   let reported = -1;
   let reportedWarm = -1;
   setInterval(() => {
-    if (reported === spawned && reportedWarm === pool.length && runs.size === 0) return;
+    const warm = pool.length + (primed ? 1 : 0);
+    if (reported === spawned && reportedWarm === warm && runs.size === 0) return;
     reported = spawned;
-    reportedWarm = pool.length;
-    send({ t: "stats", rss: Deno.memoryUsage().rss, spawned, warm: pool.length });
+    reportedWarm = warm;
+    send({ t: "stats", rss: Deno.memoryUsage().rss, spawned, warm });
   }, STATS_INTERVAL_MS);
 }
 
@@ -497,7 +649,9 @@ export async function runSandbox(): Promise<void> {
         }
         case "cancel": {
           const run = runs.get(header.rid);
-          if (run) _finish(run);
+          if (!run) break;
+          if (run.worker) send({ t: "ended", w: run.wid, contractId: run.contractId });
+          _finish(run);
           break;
         }
       }

@@ -28,6 +28,7 @@ import { sandboxRunArgs, sandboxV8Flags } from "./command.ts";
 import { encodeFrame, readFrames } from "./protocol.ts";
 import { admits, Overload } from "./admission.ts";
 import { Quarantine } from "./quarantine.ts";
+import { EndedWorkers, workerThreadIds } from "./stuck.ts";
 import { SpawnAhead } from "./spawn_ahead.ts";
 
 const log = logger("sandbox");
@@ -55,6 +56,8 @@ const START_TIMEOUT_MS = 30_000;
 const TURN_MS = 50;
 /** How often the supervisor decides whether sandboxes spawn workers ahead. */
 const SPAWN_AHEAD_WINDOW_MS = 250;
+/** How often the sandboxes' threads are compared with the workers they terminated. */
+const STUCK_CHECK_MS = 1000;
 
 /** One contract run as the supervisor sees it. */
 export interface RunJob {
@@ -153,6 +156,10 @@ class Sandbox {
   lastDispatch = 0;
   /** Contracts whose runs here timed out recently: a dying worker may still crash the process. */
   recentTimeouts: { contractId: string; at: number }[] = [];
+  /** The contract a worker here has imported ahead of its request: its code runs here too. */
+  primedFor: string | null = null;
+  /** Workers terminated here after running contract code, until their threads are gone. */
+  readonly ended = new EndedWorkers();
   readonly ready: Promise<void>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #markReady!: () => void;
@@ -221,6 +228,7 @@ export class Supervisor {
   #turnTimerAt = Infinity;
   #spawnAhead = new SpawnAhead();
   #spawnAheadTimer: ReturnType<typeof setInterval> | undefined;
+  #stuckTimer: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Creates the supervisor; no sandbox runs until it is started.
@@ -269,6 +277,7 @@ export class Supervisor {
     this.#spawnAhead = new SpawnAhead();
     this.#demandAt = performance.now();
     this.#spawnAheadTimer = setInterval(() => this.#decideSpawnAhead(), SPAWN_AHEAD_WINDOW_MS);
+    this.#stuckTimer = setInterval(() => void this.#findStuckWorkers(), STUCK_CHECK_MS);
     try {
       await promise;
     } finally {
@@ -420,6 +429,7 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#spawnAheadTimer);
+    clearInterval(this.#stuckTimer);
     clearTimeout(this.#turnTimer);
     for (const item of this.#queue.splice(0)) {
       clearTimeout(item.timer);
@@ -658,16 +668,49 @@ export class Supervisor {
     const old = sandbox.served >= this.config.sandboxMaxRequests;
     const big = sandbox.rss > this.config.sandboxMaxRssMb * 1024 * 1024;
     if ((!old && !big) || sandbox.retiring) return;
-    sandbox.retiring = true;
     log.info("Recycling sandbox {sandbox}: {reason}", {
       sandbox: sandbox.id,
       reason: old ? `served ${sandbox.served} requests` : `rss ${sandbox.rss} bytes`,
       served: sandbox.served,
       rss: sandbox.rss,
     });
-    // The old sandbox keeps serving until its replacement is ready, so capacity never dips and
-    // queued requests do not wait out a start-up (≈ 0.3 s) and time out.
-    const next = this.#spawn("recycle");
+    this.#replace(sandbox, "recycle");
+  }
+
+  /**
+   * Looks for workers that did not stop when their sandbox terminated them (see `stuck.ts`).
+   * Such a thread keeps its core busy, or its memory, until its process ends: the contract gets a
+   * strike, as for a crash, and the sandbox is replaced without failing a request.
+   */
+  async #findStuckWorkers(): Promise<void> {
+    for (const sandbox of this.#sandboxes) {
+      if (sandbox.ended.size === 0 || sandbox.state === "dead") continue;
+      const threads = await workerThreadIds(sandbox.child.pid);
+      if (!threads) continue;
+      const stuck = sandbox.ended.check(threads);
+      if (stuck.length === 0) continue;
+      for (const { w, contractId } of stuck) {
+        this.metrics.stuckWorkers.inc();
+        log.error(
+          "Sandbox {sandbox}: the worker of contract {contractId} kept running after it was terminated; replacing the sandbox",
+          { sandbox: sandbox.id, contractId, worker: w },
+        );
+        this.#strike(contractId);
+      }
+      if (sandbox.state === "ready" && !sandbox.retiring && !this.#stopping) {
+        this.#replace(sandbox, "stuck");
+      }
+    }
+  }
+
+  /**
+   * Starts a replacement for `sandbox`, which keeps serving until the replacement is ready, so
+   * capacity never dips and queued requests do not wait out a start-up (≈ 0.3 s) and time out.
+   * Then it takes no new runs and exits once its runs in flight have ended.
+   */
+  #replace(sandbox: Sandbox, reason: "recycle" | "stuck"): void {
+    sandbox.retiring = true;
+    const next = this.#spawn(reason);
     void next.ready.then(() => {
       if (sandbox.state !== "ready") return;
       sandbox.state = "draining";
@@ -710,7 +753,7 @@ export class Supervisor {
     });
   }
 
-  #spawn(reason: "initial" | "crash" | "recycle"): Sandbox {
+  #spawn(reason: "initial" | "crash" | "recycle" | "stuck"): Sandbox {
     const sandbox = new Sandbox(this.#nextSandboxId++, this.#command().spawn());
     this.#sandboxes.add(sandbox);
     this.metrics.sandboxStarts.inc({ reason });
@@ -782,11 +825,22 @@ export class Supervisor {
         this.#maybeRecycle(sandbox);
         if (sandbox.state === "draining" && sandbox.pending.size === 0) sandbox.close();
         return;
+      case "primed":
+        sandbox.primedFor = typeof message.contractId === "string" ? message.contractId : null;
+        return;
+      case "ended":
+        sandbox.ended.note(message.w, String(message.contractId));
+        return;
     }
     const pending = sandbox.pending.get(message.rid);
     if (!pending) return; // already settled (cancelled, timed out)
+    // The run's worker is terminated after its last frame; its thread must then go (`stuck.ts`).
+    if ((message.t === "head" || message.t === "fail") && message.w) {
+      sandbox.ended.note(message.w, pending.job.contractId);
+    }
     switch (message.t) {
       case "head": {
+        if (message.primed) this.metrics.primedRuns.inc();
         if (message.end) {
           // The whole body came in this frame: hand it over as bytes, which lets the HTTP
           // layer send a Content-Length response instead of a chunked stream.
@@ -893,6 +947,8 @@ export class Supervisor {
       const code: ErrorCode = oom ? "memory_limit_exceeded" : "sandbox_crashed";
       this.metrics.sandboxCrashes.inc({ reason: code });
       const inFlight = [...sandbox.pending.values()].map((p) => p.job.contractId);
+      // A primed module's code runs outside any request: its contract is a suspect too.
+      if (sandbox.primedFor) inFlight.push(sandbox.primedFor);
       const recent = sandbox.recentTimeouts.filter((r) => Date.now() - r.at < BLAME_WINDOW_MS)
         .map((r) => r.contractId);
       // A contract whose run just timed out here is the likeliest cause (its worker may die
@@ -906,15 +962,7 @@ export class Supervisor {
         inFlight,
         blamed: [...new Set(victims)],
       });
-      for (const contractId of new Set(victims)) {
-        if (this.quarantine.strike(contractId)) {
-          this.metrics.quarantines.inc();
-          log.warn("Contract {contractId} quarantined for {ms} ms", {
-            contractId,
-            ms: this.config.quarantineMs,
-          });
-        }
-      }
+      for (const contractId of new Set(victims)) this.#strike(contractId);
       const message = oom
         ? "Contract exceeded the sandbox memory limit"
         : "The sandbox running this request stopped unexpectedly";
@@ -943,6 +991,16 @@ export class Supervisor {
       }, delay);
     }
     this.#drainQueue();
+  }
+
+  /** Counts a sandbox lost to the contract, and quarantines it after too many. */
+  #strike(contractId: string): void {
+    if (!this.quarantine.strike(contractId)) return;
+    this.metrics.quarantines.inc();
+    log.warn("Contract {contractId} quarantined for {ms} ms", {
+      contractId,
+      ms: this.config.quarantineMs,
+    });
   }
 
   /**

@@ -100,6 +100,37 @@ let logLineChars = Infinity;
 /** Log lines not sent because the run used up its lines. */
 let logsDropped = 0;
 
+/**
+ * Set while the contract's module is evaluated ahead of its request (a primed worker, see
+ * `src/sandbox/process.ts`). Anything that needs the request then (a host call, a log line, the
+ * request or the block) taints the worker instead: it reports that it cannot serve the request as
+ * if the module had been loaded for it, and is never used.
+ */
+let priming = false;
+let onTaint: (() => void) | null = null;
+
+/**
+ * Called by the worker bootstrap before it imports a contract ahead of its request.
+ *
+ * @param taint called once if the module needs a request while it loads
+ */
+export function _beginPriming(taint: () => void): void {
+  request = null;
+  latest = null;
+  readAhead = new Map();
+  priming = true;
+  onTaint = taint;
+}
+
+/** Whether the worker is priming; if so, it is now tainted. */
+function _tainted(): boolean {
+  if (!priming) return false;
+  const taint = onTaint;
+  onTaint = null;
+  taint?.();
+  return true;
+}
+
 /** Called by the worker bootstrap when the run message arrives. */
 export function _begin(
   req: TanaRequest,
@@ -107,6 +138,8 @@ export function _begin(
   answers: Record<string, unknown> = {},
   logLimits: { lines: number; bytes: number } = { lines: Infinity, bytes: Infinity },
 ): void {
+  priming = false;
+  onTaint = null;
   request = req;
   latest = block;
   readAhead = new Map(Object.entries(answers));
@@ -170,6 +203,8 @@ export function hostCall<K extends HostOp>(
   args: HostOps[K]["args"],
 ): Promise<HostOps[K]["result"]> {
   if (!send) return Promise.reject(new Error("tana runtime is not attached"));
+  // A tainted worker never serves a request: the call need not settle.
+  if (_tainted()) return new Promise(() => {});
   if (readAhead.size > 0) {
     // Each answer serves one call: a second identical call reads again, as it would have.
     const key = `${op} ${_stringify(args)}`;
@@ -205,6 +240,7 @@ export function formatLogArgs(args: unknown[]): string {
 export function log(level: "debug" | "info" | "warn" | "error", args: unknown[]): void {
   // Bounded here, before the copy to the sandbox: a contract logging a 60 MB string in a loop
   // made the sandbox copy and cut every one of them (the sandbox still checks both limits).
+  if (_tainted()) return;
   if (logLinesLeft <= 0) {
     logsDropped++;
     return;
@@ -221,13 +257,13 @@ export function log(level: "debug" | "info" | "warn" | "error", args: unknown[])
 
 /** The request being served; throws when called outside a request. */
 export function currentRequest(): TanaRequest {
-  if (!request) throw new Error("No request is being served");
+  if (_tainted() || !request) throw new Error("No request is being served");
   return request;
 }
 
 /** The latest block as of the start of the request, or `null` on an empty chain. */
 export function latestBlock(): Block | null {
-  return latest;
+  return _tainted() ? null : latest;
 }
 
 /** Largest KV key, in UTF-8 bytes (the Workers KV limit). The host checks the same limits. */

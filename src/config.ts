@@ -59,7 +59,7 @@ export interface Config {
    * being shed (sustained overload rather than a burst).
    */
   queueOverloadTimeoutMs: number;
-  /** `QUARANTINE_THRESHOLD`: sandbox crashes within the window that quarantine a contract. */
+  /** `QUARANTINE_THRESHOLD`: sandbox crashes or stuck workers in the window that quarantine a contract. */
   quarantineThreshold: number;
   /** `QUARANTINE_WINDOW_MS`: the window crashes are counted in. */
   quarantineWindowMs: number;

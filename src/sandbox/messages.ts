@@ -89,7 +89,16 @@ export type FromSandbox =
   }
   | { t: "chunk"; rid: number }
   | { t: "end"; rid: number }
-  | { t: "fail"; rid: number; code: FailureCode; message: string; w?: number }
+  | {
+    t: "fail";
+    rid: number;
+    code: FailureCode;
+    message: string;
+    /** As in `head`. */
+    w?: number;
+    /** As in `head`. */
+    primed?: boolean;
+  }
   | { t: "call"; rid: number; cid: number; op: string; args: unknown }
   | { t: "log"; rid: number; level: "debug" | "info" | "warn" | "error"; text: string }
   | { t: "stats"; rss: number; spawned: number; warm: number }

@@ -382,7 +382,7 @@ export class Supervisor {
       return new EdgeError(
         503,
         "contract_quarantined",
-        `Contract is quarantined for ${seconds} s after repeatedly crashing its sandbox`,
+        `Contract is quarantined for ${seconds} s after repeatedly crashing or hanging its sandbox`,
         { "retry-after": String(seconds) },
       );
     }
@@ -834,9 +834,11 @@ export class Supervisor {
     }
     const pending = sandbox.pending.get(message.rid);
     if (!pending) return; // already settled (cancelled, timed out)
-    // The run's worker is terminated after its last frame; its thread must then go (`stuck.ts`).
-    if ((message.t === "head" || message.t === "fail") && message.w) {
-      sandbox.ended.note(message.w, pending.job.contractId);
+    if (message.t === "head" || message.t === "fail") {
+      // The run's worker is terminated after its last frame; its thread must then go (`stuck.ts`).
+      if (message.w) sandbox.ended.note(message.w, pending.job.contractId);
+      // A primed worker that became this run's no longer holds its contract ahead of a request.
+      if (message.primed && sandbox.primedFor === pending.job.contractId) sandbox.primedFor = null;
     }
     switch (message.t) {
       case "head": {

@@ -6,8 +6,8 @@
  * contracts have used (so their imports are already in the module map). On `run`, which the
  * sandbox may send right behind `init`, it waits for that to finish, imports the contract, calls
  * its handler once, sends the result as bytes, and is then terminated by its sandbox: a worker
- * serves one request. A primed worker has imported its contract during `init`, ahead of the
- * request, and serves only a request for that contract (see `_prime`).
+ * serves one request. On `prime`, which may come between the two, it imports the contract ahead
+ * of the request, and then serves only a request for that contract (see `_prime`).
  *
  * @module
  */
@@ -40,8 +40,12 @@ interface InitMessage {
   preload: string[];
   /** Globals to remove besides {@link _REMOVED}: WebGPU's, as the sandbox found them. */
   remove: string[];
-  /** The contract to import ahead of its request, after lockdown (see `_prime`). */
-  prime?: string;
+}
+
+/** `prime` from the sandbox: import this contract now, ahead of its request (see `_prime`). */
+interface PrimeMessage {
+  t: "prime";
+  url: string;
 }
 
 /** `run` from the sandbox: the one request this worker serves. */
@@ -65,7 +69,7 @@ interface ReplyMessage {
   value: unknown;
 }
 
-type Incoming = InitMessage | RunMessage | ReplyMessage;
+type Incoming = InitMessage | PrimeMessage | RunMessage | ReplyMessage;
 
 const scope = globalThis as unknown as Record<string, unknown>;
 const post = (scope.postMessage as (m: unknown, t?: Transferable[]) => void).bind(globalThis);
@@ -84,8 +88,9 @@ const _entries = Object.entries;
 
 _attach((message) => post(message));
 
-/** Settles once `init` is done: lockdown comes before any contract code. */
+/** Settles once `init` (and `prime`, if sent) is done: lockdown comes before any contract code. */
 let initialised: Promise<void> | null = null;
+let primed = false;
 let started = false;
 listen("message", (event) => {
   // Contract code can reach `dispatchEvent` (it lives on EventTarget.prototype) and forge a
@@ -97,7 +102,11 @@ listen("message", (event) => {
   const message = event.data;
   if (message.t === "reply") _settle(message.cid, message.ok, message.value);
   else if (message.t === "init" && !initialised) initialised = _init(message);
-  else if (message.t === "run" && initialised && !started) {
+  else if (message.t === "prime" && initialised && !primed && !started) {
+    primed = true;
+    const url = message.url;
+    initialised = initialised.then(() => _prime(url));
+  } else if (message.t === "run" && initialised && !started) {
     started = true;
     // A tainted worker has told its sandbox, which gives the run to another worker.
     void initialised.then(() => {
@@ -122,7 +131,6 @@ async function _init(message: InitMessage): Promise<void> {
   } catch {
     // Only a cost: the contract loads them itself.
   }
-  if (message.prime) await _prime(message.prime);
 }
 
 /** Set once the primed contract needed a request while it loaded: this worker serves none. */

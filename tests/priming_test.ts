@@ -30,6 +30,26 @@ async function requests(server: TestServer, path: string, count: number): Promis
   return bodies;
 }
 
+/**
+ * Deploys `id`, which behaves until a moment 2 s ahead and runs `misbehaviour` at top level in
+ * every load after it; requests it until a worker is primed, waits for the moment, and checks
+ * that the next request is served by the worker primed before it. The worker primed next runs
+ * the misbehaviour, outside any request.
+ */
+async function misbehaveOncePrimed(server: TestServer, id: string, misbehaviour: string) {
+  const turn = Date.now() + 2000;
+  await server.deploy(
+    id,
+    `if (Date.now() > ${turn}) { ${misbehaviour} }
+    export function get() { return { ok: true }; }`,
+  );
+  await requests(server, `/${id}`, 3);
+  await sleep(turn - Date.now() + 100);
+  const primed = await primedRuns(server);
+  await requests(server, `/${id}`, 1);
+  assert.equal(await primedRuns(server), primed + 1, "served by the worker primed in time");
+}
+
 Deno.test("after two runs a contract is loaded ahead of its request; a worker still serves one", async () => {
   const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "2" });
   try {
@@ -128,20 +148,8 @@ Deno.test({
       REQUEST_TIMEOUT_MS: "1000",
     });
     try {
-      // Well-behaved until `turn`, after which every load of the module spins forever.
-      const turn = Date.now() + 2000;
-      await server.deploy(
-        "spinner",
-        `if (Date.now() > ${turn}) { while (true) {} }
-        export function get() { return { ok: true }; }`,
-      );
       await server.deploy("ordinary", `export function get() { return { ok: true }; }`);
-      await requests(server, "/spinner", 3);
-      await sleep(turn - Date.now() + 100);
-      // Served by the worker primed before the turn; the next one is primed after it, and spins.
-      const primed = await primedRuns(server);
-      await requests(server, "/spinner", 1);
-      assert.equal(await primedRuns(server), primed + 1, "served by the worker primed in time");
+      await misbehaveOncePrimed(server, "spinner", "while (true) {}");
       const [pid] = server.supervisor.pids();
       await requests(server, "/ordinary", 2);
       // At the time limit the worker is terminated, which does not stop a loop: its sandbox is
@@ -172,19 +180,13 @@ Deno.test({
       QUARANTINE_THRESHOLD: "1",
     });
     try {
-      const turn = Date.now() + 2000;
-      await server.deploy(
-        "hog",
-        `if (Date.now() > ${turn}) { const a = []; while (true) a.push(new Array(1e5).fill({ x: 1 })); }
-        export function get() { return { ok: true }; }`,
-      );
       await server.deploy("ordinary", `export function get() { return { ok: true }; }`);
-      await requests(server, "/hog", 3);
-      await sleep(turn - Date.now() + 100);
       const pids = server.supervisor.pids();
-      const primed = await primedRuns(server);
-      await requests(server, "/hog", 1);
-      assert.equal(await primedRuns(server), primed + 1, "served by the worker primed in time");
+      await misbehaveOncePrimed(
+        server,
+        "hog",
+        "const a = []; while (true) a.push(new Array(1e5).fill({ x: 1 }));",
+      );
       // No request of its own is in flight when its next primed load takes the sandbox down.
       const deadline = Date.now() + 10_000;
       while (server.supervisor.pids().some((pid) => pids.includes(pid))) {

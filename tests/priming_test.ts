@@ -30,6 +30,32 @@ async function requests(server: TestServer, path: string, count: number): Promis
   return bodies;
 }
 
+/** A test with a server of its own: one sandbox with a pool of two. */
+function primingTest(
+  name: string,
+  env: Record<string, string>,
+  fn: (server: TestServer) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    // The server's timers and sockets are its own, closed with it.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const server = await startTestServer({
+        SANDBOX_PROCESSES: "1",
+        SANDBOX_POOL_SIZE: "2",
+        ...env,
+      });
+      try {
+        await fn(server);
+      } finally {
+        await server.close();
+      }
+    },
+  });
+}
+
 /**
  * Deploys `id`, which behaves until a moment 2 s ahead and runs `misbehaviour` at top level in
  * every load after it; requests it until a worker is primed, waits for the moment, and checks
@@ -50,9 +76,10 @@ async function misbehaveOncePrimed(server: TestServer, id: string, misbehaviour:
   assert.equal(await primedRuns(server), primed + 1, "served by the worker primed in time");
 }
 
-Deno.test("after two runs a contract is loaded ahead of its request; a worker still serves one", async () => {
-  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "2" });
-  try {
+primingTest(
+  "after two runs a contract is loaded ahead of its request; a worker still serves one",
+  {},
+  async (server) => {
     await server.deploy(
       "counter",
       `let runs = 0;
@@ -62,37 +89,31 @@ Deno.test("after two runs a contract is loaded ahead of its request; a worker st
     for (const body of bodies) assert.deepEqual(body, { runs: 1 });
     const primed = await primedRuns(server);
     assert.ok(primed >= 3, `runs served primed: ${primed} of 6 possible`);
-  } finally {
-    await server.close();
-  }
+  },
+);
+
+primingTest("a worker primed for one contract never serves another", {}, async (server) => {
+  // The first leaves a mark on its realm while it loads; the second reports any mark it sees.
+  await server.deploy(
+    "marker",
+    `globalThis.mark = "marker"; export function get() { return {}; }`,
+  );
+  await server.deploy(
+    "reader",
+    `export function get() { return { mark: globalThis.mark ?? null }; }`,
+  );
+  await requests(server, "/marker", 4);
+  const before = await primedRuns(server);
+  assert.ok(before >= 1, "the marker was served primed");
+  for (const body of await requests(server, "/reader", 5)) assert.deepEqual(body, { mark: null });
+  // The reader became the contract served here, so the worker primed for it took over.
+  assert.ok(await primedRuns(server) > before, "the reader was served primed in turn");
 });
 
-Deno.test("a worker primed for one contract never serves another", async () => {
-  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "2" });
-  try {
-    // The first leaves a mark on its realm while it loads; the second reports any mark it sees.
-    await server.deploy(
-      "marker",
-      `globalThis.mark = "marker"; export function get() { return {}; }`,
-    );
-    await server.deploy(
-      "reader",
-      `export function get() { return { mark: globalThis.mark ?? null }; }`,
-    );
-    await requests(server, "/marker", 4);
-    const before = await primedRuns(server);
-    assert.ok(before >= 1, "the marker was served primed");
-    for (const body of await requests(server, "/reader", 5)) assert.deepEqual(body, { mark: null });
-    // The reader became the contract served here, so the worker primed for it took over.
-    assert.ok(await primedRuns(server) > before, "the reader was served primed in turn");
-  } finally {
-    await server.close();
-  }
-});
-
-Deno.test("modules that need their request while they load are not primed and see it", async () => {
-  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_POOL_SIZE: "2" });
-  try {
+primingTest(
+  "modules that need their request while they load are not primed and see it",
+  {},
+  async (server) => {
     await server.putKv("kv-top", { greeting: "hi" });
     await server.deploy(
       "context-top",
@@ -131,74 +152,49 @@ Deno.test("modules that need their request while they load are not primed and se
     await requests(server, "/log-top", 5);
     await requests(server, "/log-later", 5);
     assert.equal(await primedRuns(server), 0);
-  } finally {
-    await server.close();
-  }
-});
-
-Deno.test({
-  name:
-    "a module that spins while it loads ahead of its request is given up, and its sandbox replaced",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const server = await startTestServer({
-      SANDBOX_PROCESSES: "1",
-      SANDBOX_POOL_SIZE: "2",
-      REQUEST_TIMEOUT_MS: "1000",
-    });
-    try {
-      await server.deploy("ordinary", `export function get() { return { ok: true }; }`);
-      await misbehaveOncePrimed(server, "spinner", "while (true) {}");
-      const [pid] = server.supervisor.pids();
-      await requests(server, "/ordinary", 2);
-      // At the time limit the worker is terminated, which does not stop a loop: its sandbox is
-      // then replaced, and nothing spins any more.
-      await sleep(1000 + STUCK_GRACE_MS + 2500);
-      assert.ok(!(await alive(pid)), "the sandbox with the spinning worker is still running");
-      const ticks = await ticksOver(server.supervisor.pids(), 1000);
-      assert.ok(ticks < 30, `sandboxes used ${ticks} of 100 ticks in a second`);
-      const metrics = await (await server.get("/metrics")).text();
-      assert.match(metrics, /^tana_edge_stuck_workers_total 1$/m);
-      await requests(server, "/ordinary", 1);
-    } finally {
-      await server.close();
-    }
   },
-});
+);
 
-Deno.test({
-  name: "a module that exhausts memory while it loads ahead of its request is blamed",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const server = await startTestServer({
-      SANDBOX_PROCESSES: "1",
-      SANDBOX_POOL_SIZE: "2",
-      SANDBOX_HEAP_MB: "64",
-      REQUEST_TIMEOUT_MS: "5000",
-      QUARANTINE_THRESHOLD: "1",
-    });
-    try {
-      await server.deploy("ordinary", `export function get() { return { ok: true }; }`);
-      const pids = server.supervisor.pids();
-      await misbehaveOncePrimed(
-        server,
-        "hog",
-        "const a = []; while (true) a.push(new Array(1e5).fill({ x: 1 }));",
-      );
-      // No request of its own is in flight when its next primed load takes the sandbox down.
-      const deadline = Date.now() + 10_000;
-      while (server.supervisor.pids().some((pid) => pids.includes(pid))) {
-        assert.ok(Date.now() < deadline, "the sandbox did not die");
-        await sleep(50);
-      }
-      const res = await server.json("/hog");
-      assert.equal(res.status, 503, JSON.stringify(res.body));
-      assert.equal(res.body.code, "contract_quarantined");
-      await requests(server, "/ordinary", 1);
-    } finally {
-      await server.close();
-    }
+primingTest(
+  "a module that spins while it loads ahead of its request is given up, and its sandbox replaced",
+  { REQUEST_TIMEOUT_MS: "1000" },
+  async (server) => {
+    await server.deploy("ordinary", `export function get() { return { ok: true }; }`);
+    await misbehaveOncePrimed(server, "spinner", "while (true) {}");
+    const [pid] = server.supervisor.pids();
+    await requests(server, "/ordinary", 2);
+    // At the time limit the worker is terminated, which does not stop a loop: its sandbox is
+    // then replaced, and nothing spins any more.
+    await sleep(1000 + STUCK_GRACE_MS + 2500);
+    assert.ok(!(await alive(pid)), "the sandbox with the spinning worker is still running");
+    const ticks = await ticksOver(server.supervisor.pids(), 1000);
+    assert.ok(ticks < 30, `sandboxes used ${ticks} of 100 ticks in a second`);
+    const metrics = await (await server.get("/metrics")).text();
+    assert.match(metrics, /^tana_edge_stuck_workers_total 1$/m);
+    await requests(server, "/ordinary", 1);
   },
-});
+);
+
+primingTest(
+  "a module that exhausts memory while it loads ahead of its request is blamed",
+  { SANDBOX_HEAP_MB: "64", REQUEST_TIMEOUT_MS: "5000", QUARANTINE_THRESHOLD: "1" },
+  async (server) => {
+    await server.deploy("ordinary", `export function get() { return { ok: true }; }`);
+    const pids = server.supervisor.pids();
+    await misbehaveOncePrimed(
+      server,
+      "hog",
+      "const a = []; while (true) a.push(new Array(1e5).fill({ x: 1 }));",
+    );
+    // No request of its own is in flight when its next primed load takes the sandbox down.
+    const deadline = Date.now() + 10_000;
+    while (server.supervisor.pids().some((pid) => pids.includes(pid))) {
+      assert.ok(Date.now() < deadline, "the sandbox did not die");
+      await sleep(50);
+    }
+    const res = await server.json("/hog");
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.equal(res.body.code, "contract_quarantined");
+    await requests(server, "/ordinary", 1);
+  },
+);

@@ -122,11 +122,11 @@ interface Primed {
 }
 
 /**
- * Priming: besides its warm pool, a sandbox keeps one worker that has already imported the
- * contract it served last, when that contract succeeded in two runs in a row here (the same
- * rule as read-ahead), and gives it the next request for that contract's code. It counts as
- * one of the pool's workers. Contracts whose module needs a request while it loads are never
- * primed again by this process ({@link unprimable}, bounded).
+ * Priming: when the contract served last here succeeded in two runs in a row (the same rule as
+ * read-ahead) and the sandbox is idle with its pool full, the longest-waiting warm worker imports
+ * that contract and takes the next request for its code. It is still one of the pool's workers.
+ * Contracts whose module needs a request while it loads are never primed again by this process
+ * ({@link unprimable}, bounded).
  */
 let primed: Primed | null = null;
 /** The contract of this sandbox's last successful run, and how many in a row succeeded. */
@@ -198,8 +198,9 @@ function _refillNeeded(): boolean {
 
 /**
  * Whether the contract served last is worth priming a warm worker for. Only while this sandbox
- * is idle with its pool full: priming pays at light load, and under a closed loop it kept the
- * sandboxes spawning ahead for longer (1 s windows from idle: 10–15 % fewer requests).
+ * is idle with its pool full: priming pays at light load, and when it also ran between runs that
+ * followed each other, a closed loop from idle measured 10–15 % fewer requests in its first second
+ * (within reach of the noise: the same build twice differed by 7 %).
  */
 function _canPrime(): boolean {
   return poolSize >= 2 && pool.length >= poolSize && runs.size === 0 && hot.streak >= 2 &&
@@ -207,9 +208,8 @@ function _canPrime(): boolean {
 }
 
 /**
- * Primes the warm worker that has waited longest (it is settled, unlike one spawned now, and a
- * worker spawned for priming made requests at 70 % of capacity slower: p90 8.6–9.7 ms against
- * 5.2–6.7 ms, paired).
+ * Primes the warm worker that has waited longest: it is settled, and no spawn is added (spawning
+ * a worker to prime made requests at 38 req/s slower: p90 6.9–9.7 ms against 5.2–6.7, paired).
  */
 function _startPriming(): void {
   const worker = pool.shift()!;
@@ -344,6 +344,7 @@ function _reportDropped(run: Run): void {
 
 function _fail(run: Run, code: FailureCode, message: string): void {
   if (!runs.has(run.rid)) return;
+  if (run.hash === hot.hash) hot.streak = 0; // "two runs in a row" that succeeded
   _reportDropped(run);
   send({ t: "fail", rid: run.rid, code, message, w: run.wid, primed: run.primed });
   _finish(run);
@@ -408,8 +409,8 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
   if (!runs.has(run.rid)) return;
   switch (data.t) {
     case "unprimed": {
-      // The primed module needed a request after it reported `primed`, and the worker declined
-      // the run before running anything for it: a plain worker runs it instead.
+      // The primed module needed a request (or did not load), and the worker declined the run
+      // before running anything for it: a plain worker runs it instead.
       if (!run.primed || run.calls > 0 || run.logs > 0) return;
       if (unprimable.size >= UNPRIMABLE_MAX) unprimable.clear();
       unprimable.add(run.hash);

@@ -92,6 +92,24 @@ primingTest(
   },
 );
 
+primingTest(
+  "only two successful runs in a row make a contract worth priming",
+  {},
+  async (server) => {
+    await server.deploy(
+      "flaky",
+      `export function get(req) { if (req.query.fail) throw new Error("no"); return {}; }`,
+    );
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await server.json("/flaky")).status, 200);
+      await sleep(GAP_MS);
+      assert.equal((await server.json("/flaky?fail=1")).status, 500);
+      await sleep(GAP_MS);
+    }
+    assert.equal(await primedRuns(server), 0);
+  },
+);
+
 primingTest("a worker primed for one contract never serves another", {}, async (server) => {
   // The first leaves a mark on its realm while it loads; the second reports any mark it sees.
   await server.deploy(

@@ -837,12 +837,14 @@ export class Supervisor {
     if (message.t === "head" || message.t === "fail") {
       // The run's worker is terminated after its last frame; its thread must then go (`stuck.ts`).
       if (message.w) sandbox.ended.note(message.w, pending.job.contractId);
-      // A primed worker that became this run's no longer holds its contract ahead of a request.
-      if (message.primed && sandbox.primedFor === pending.job.contractId) sandbox.primedFor = null;
+      if (message.primed) {
+        this.metrics.primedRuns.inc();
+        // The primed worker became this run's: its contract is no longer loaded ahead here.
+        if (sandbox.primedFor === pending.job.contractId) sandbox.primedFor = null;
+      }
     }
     switch (message.t) {
       case "head": {
-        if (message.primed) this.metrics.primedRuns.inc();
         if (message.end) {
           // The whole body came in this frame: hand it over as bytes, which lets the HTTP
           // layer send a Content-Length response instead of a chunked stream.

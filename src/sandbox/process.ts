@@ -252,6 +252,11 @@ function _retirePrimed(entry: Primed): void {
 /** Terminates a worker that has run `contractId`'s code outside a run's last frame. */
 function _terminate(worker: Worker, contractId: string): void {
   worker.terminate();
+  _reportEnded(worker, contractId);
+}
+
+/** Tells the server a worker that ran `contractId`'s code is (being) terminated (`stuck.ts`). */
+function _reportEnded(worker: Worker, contractId: string): void {
   send({ t: "ended", w: workerIds.get(worker) ?? 0, contractId });
 }
 
@@ -660,7 +665,7 @@ export async function runSandbox(): Promise<void> {
         case "cancel": {
           const run = runs.get(header.rid);
           if (!run) break;
-          if (run.worker) send({ t: "ended", w: run.wid, contractId: run.contractId });
+          if (run.worker) _reportEnded(run.worker, run.contractId);
           _finish(run);
           break;
         }

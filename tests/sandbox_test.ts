@@ -254,6 +254,26 @@ Deno.test("a sandbox takes one computing run at a time; a long run shares it aft
   }
 });
 
+Deno.test("the turn lengthens with the runs: typical runs no longer outlast it", async () => {
+  const server = await startTestServer({ SANDBOX_PROCESSES: "1", SANDBOX_CONCURRENCY: "4" });
+  try {
+    // Each run takes 60–90 ms, longer than the shortest turn (50 ms): at first a run waiting
+    // behind one shares its sandbox after 50 ms; once the server has seen such runs, it waits.
+    await server.deploy("spin", spin(60));
+    for (let i = 0; i < 12; i++) assert.equal((await server.json("/spin")).status, 200);
+    let maxInFlight = 0;
+    const sampler = setInterval(() => {
+      maxInFlight = Math.max(maxInFlight, server.supervisor.capacity().inFlight);
+    }, 2);
+    const results = await Promise.all(Array.from({ length: 3 }, () => server.json("/spin")));
+    clearInterval(sampler);
+    assert.ok(results.every((r) => r.status === 200), JSON.stringify(results.map((r) => r.body)));
+    assert.equal(maxInFlight, 1, "each run waited for the one before, within its longer turn");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("a request waiting behind a computing run starts when its turn ends", async () => {
   // The sleeper never calls the host, so the server sees it computing for a whole turn.
   const server = await startTestServer({

@@ -7,8 +7,8 @@
  * and while requests are being shed, a queued one waits only `QUEUE_OVERLOAD_TIMEOUT_MS`. Memory
  * therefore never grows with load, and neither does the latency of what is admitted.
  *
- * Dispatch gives each sandbox one computing run at a time (see {@link TURN_MS}): a run that waits
- * for a host call, or has computed for longer than a turn, lets the next one in. Every run needs
+ * Dispatch gives each sandbox one computing run at a time (see `turn.ts`): a run that waits for a
+ * host call, or has computed for longer than a turn, lets the next one in. Every run needs
  * a fresh worker, and on a machine with few cores runs that start beside a computing one only
  * share its CPU, making each slower without adding throughput; waiting in the server's queue
  * instead, they can still go to whichever sandbox frees first.
@@ -30,6 +30,7 @@ import { admits, Overload } from "./admission.ts";
 import { Quarantine } from "./quarantine.ts";
 import { EndedWorkers, workerThreadIds } from "./stuck.ts";
 import { SpawnAhead } from "./spawn_ahead.ts";
+import { Turn } from "./turn.ts";
 
 const log = logger("sandbox");
 
@@ -48,12 +49,6 @@ const STOP_GRACE_MS = 5000;
 const START_ATTEMPTS = 3;
 /** A sandbox that does not report ready within this time is killed and replaced. */
 const START_TIMEOUT_MS = 30_000;
-/**
- * How long a run keeps its sandbox's turn while it computes. A hello run takes 1–3 ms of it (up
- * to ~15 ms when it waits behind its sandbox's worker spawn); a run still computing after this
- * is long, and lets newer runs share the cores with it rather than hold them back.
- */
-const TURN_MS = 50;
 /** How often the supervisor decides whether sandboxes spawn workers ahead. */
 const SPAWN_AHEAD_WINDOW_MS = 250;
 /** How often the sandboxes' threads are compared with the workers they terminated. */
@@ -109,10 +104,12 @@ interface Pending {
   fetched: boolean;
   /** Set on a run's second attempt. */
   retried: boolean;
-  /** `performance.now()` at dispatch: the run computes for at most {@link TURN_MS} of a turn. */
+  /** `performance.now()` at dispatch: the run computes for at most a turn (`turn.ts`). */
   dispatchedAt: number;
   /** Host calls the run is waiting for; while there are any, it is not computing. */
   awaiting: number;
+  /** Whether the run made a host call: only runs that made none tell the turn's length. */
+  called: boolean;
 }
 
 /**
@@ -195,8 +192,8 @@ class Sandbox {
 }
 
 /** Whether a run is computing: within its turn and not waiting for a host call. */
-function _computing(run: Pending, now: number): boolean {
-  return run.awaiting === 0 && now < run.dispatchedAt + TURN_MS;
+function _computing(run: Pending, now: number, turnMs: number): boolean {
+  return run.awaiting === 0 && now < run.dispatchedAt + turnMs;
 }
 
 function _overloaded(): EdgeError {
@@ -227,6 +224,7 @@ export class Supervisor {
   #turnTimer: ReturnType<typeof setTimeout> | undefined;
   #turnTimerAt = Infinity;
   #spawnAhead = new SpawnAhead();
+  #turn = new Turn();
   #spawnAheadTimer: ReturnType<typeof setInterval> | undefined;
   #stuckTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -300,13 +298,14 @@ export class Supervisor {
     spawnAhead: boolean;
   } {
     const now = performance.now();
+    const turnMs = this.#turn.ms;
     let ready = 0;
     let inFlight = 0;
     let computing = 0;
     let warm = 0;
     for (const s of this.#sandboxes) {
       inFlight += s.pending.size;
-      for (const run of s.pending.values()) if (_computing(run, now)) computing++;
+      for (const run of s.pending.values()) if (_computing(run, now, turnMs)) computing++;
       if (s.state !== "ready") continue;
       ready++;
       warm += s.warm;
@@ -486,9 +485,10 @@ export class Supervisor {
 
   /** When the latest turn of the sandbox's computing runs ends; 0 when none computes. */
   #computingUntil(sandbox: Sandbox, now: number): number {
+    const turnMs = this.#turn.ms;
     let until = 0;
     for (const run of sandbox.pending.values()) {
-      if (_computing(run, now)) until = Math.max(until, run.dispatchedAt + TURN_MS);
+      if (_computing(run, now, turnMs)) until = Math.max(until, run.dispatchedAt + turnMs);
     }
     return until;
   }
@@ -503,12 +503,13 @@ export class Supervisor {
     const from = this.#demandAt;
     this.#demandAt = now;
     if (now <= from) return;
+    const turnMs = this.#turn.ms;
     let ms = 0;
     for (const item of this.#queue) if (this.#underCap(item.job.contractId)) ms += now - from;
     for (const s of this.#sandboxes) {
       for (const run of s.pending.values()) {
         if (run.awaiting > 0) continue;
-        const computed = Math.min(now, run.dispatchedAt + TURN_MS) -
+        const computed = Math.min(now, run.dispatchedAt + turnMs) -
           Math.max(from, run.dispatchedAt);
         if (computed > 0) ms += computed;
       }
@@ -587,6 +588,7 @@ export class Supervisor {
       retried: item.retried ?? false,
       dispatchedAt: performance.now(),
       awaiting: 0,
+      called: false,
       backstop: setTimeout(() => {
         // The sandbox enforces the limit itself; this only fires if it stopped answering.
         sandbox.send({ t: "cancel", rid });
@@ -643,6 +645,7 @@ export class Supervisor {
     if (!pending) return;
     // Only runs a sandbox answered: requests shed from the queue say nothing of its capacity.
     this.#spawnAhead.answered();
+    if (!error && !pending.called) this.#turn.record(performance.now() - pending.dispatchedAt);
     if (error) {
       this.metrics.runFailures.inc({ code: error.code });
       if (error.code === "timeout") {
@@ -908,6 +911,7 @@ export class Supervisor {
         // Waiting for the host, the run is not computing: another may start in its sandbox.
         this.#countDemand();
         pending.awaiting++;
+        pending.called = true;
         if (this.#queue.length > 0) this.#drainQueue();
         const fail = (name: string, message: string) =>
           sandbox.send({ t: "reply", rid, cid, ok: false, value: { name, message } });

@@ -111,6 +111,8 @@ export interface LoadResult {
   maxOutstanding?: number;
   /** How late requests were sent against the schedule (open loop). */
   scheduleLag?: LatencySummary;
+  /** Latency of 2xx responses to the requests scheduled after `settleMs` (open loop). */
+  settled?: { afterMs: number; latency: LatencySummary };
 }
 
 /** One request shape. */
@@ -124,7 +126,14 @@ export interface Target {
 /** What describes a run besides its outcomes. */
 export type RunShape = Pick<
   LoadResult,
-  "tool" | "mode" | "durationS" | "concurrency" | "offeredRps" | "maxOutstanding" | "scheduleLag"
+  | "tool"
+  | "mode"
+  | "durationS"
+  | "concurrency"
+  | "offeredRps"
+  | "maxOutstanding"
+  | "scheduleLag"
+  | "settled"
 >;
 
 /** Latencies and statuses of requests; one may be shared by several load runs to pool them. */
@@ -135,8 +144,8 @@ export class Recorder {
   transportErrors = 0;
   retryAfter503 = 0;
 
-  /** Sends one request and records its outcome. */
-  async fire(target: Target, client: Deno.HttpClient, timeoutMs: number, also?: Recorder) {
+  /** Sends one request and records its outcome, here and in `also`. */
+  async fire(target: Target, client: Deno.HttpClient, timeoutMs: number, also: Recorder[] = []) {
     const startedAt = performance.now();
     try {
       const res = await fetch(target.url, {
@@ -149,11 +158,9 @@ export class Recorder {
       await res.arrayBuffer();
       const us = (performance.now() - startedAt) * 1000;
       const retryAfter = res.headers.has("retry-after");
-      this.#record(res.status, us, retryAfter);
-      if (also) also.#record(res.status, us, retryAfter);
+      for (const r of [this, ...also]) r.#record(res.status, us, retryAfter);
     } catch {
-      this.transportErrors++;
-      if (also) also.transportErrors++;
+      for (const r of [this, ...also]) r.transportErrors++;
     }
   }
 
@@ -223,14 +230,23 @@ export async function closedLoop(
  *
  * @param target what to request
  * @param opts offered rate (requests per second) and duration; `pool`, a recorder that also gets
- *   every outcome (to pool several runs)
+ *   every outcome (to pool several runs); `settleMs`, to also report the latency of the requests
+ *   scheduled after that long (what a load that has lasted looks like, without its first moments)
  */
 export async function openLoop(
   target: Target,
-  opts: { rate: number; durationMs: number; timeoutMs?: number; pool?: Recorder },
+  opts: {
+    rate: number;
+    durationMs: number;
+    timeoutMs?: number;
+    pool?: Recorder;
+    settleMs?: number;
+  },
 ): Promise<LoadResult> {
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 1024 });
   const rec = new Recorder();
+  const settled = new Recorder();
+  const settleMs = opts.settleMs ?? Infinity;
   const lag = new Histogram();
   const interval = 1000 / opts.rate;
   const total = Math.max(1, Math.floor((opts.durationMs / 1000) * opts.rate));
@@ -242,7 +258,9 @@ export async function openLoop(
     const now = performance.now();
     while (sent < total && start + sent * interval <= now) {
       lag.record((performance.now() - (start + sent * interval)) * 1000);
-      const p = rec.fire(target, client, opts.timeoutMs ?? 10_000, opts.pool);
+      const also = opts.pool ? [opts.pool] : [];
+      if (sent * interval >= settleMs) also.push(settled);
+      const p = rec.fire(target, client, opts.timeoutMs ?? 10_000, also);
       inflight.add(p);
       p.finally(() => inflight.delete(p));
       sent++;
@@ -261,6 +279,7 @@ export async function openLoop(
     durationS: Math.round(offeredS * 1000) / 1000,
     maxOutstanding,
     scheduleLag: lag.summary(),
+    settled: settleMs < Infinity ? { afterMs: settleMs, latency: settled.ok.summary() } : undefined,
   });
 }
 

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { admits, Overload, OVERLOAD_INTERVAL_MS } from "../src/sandbox/admission.ts";
 
+const I = OVERLOAD_INTERVAL_MS;
 const full = { ready: 2, concurrency: 4, queueSize: 4 };
 /** A queue of `n` runs that may all start as soon as a sandbox takes them. */
 const queue = (n: number, standing: boolean) => ({ waiting: n, waitingToRun: n, standing });
@@ -35,50 +36,51 @@ Deno.test("admits(): a tenant's backlog held back by its own cap never gets othe
 Deno.test("Overload: standing after the queue stays non-empty for the interval", () => {
   const q = new Overload();
   q.update(3, true, 0);
-  assert.equal(q.standing(OVERLOAD_INTERVAL_MS - 1), false, "a burst");
-  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  assert.equal(q.standing(I - 1), false, "a burst");
+  assert.equal(q.standing(I), true);
   // A queue that empties within the interval was a burst, and the next one starts afresh.
   const burst = new Overload();
   burst.update(3, true, 0);
-  burst.update(0, true, 50);
-  burst.update(2, true, 60);
-  assert.equal(burst.standing(60 + OVERLOAD_INTERVAL_MS - 1), false);
+  burst.update(0, true, I / 2);
+  burst.update(2, true, I * 0.6);
+  assert.equal(burst.standing(I * 0.6 + I - 1), false);
 });
 
 Deno.test("Overload: stays standing until the queue has been empty, nothing shed, for the interval", () => {
   const q = new Overload();
   q.update(4, true, 0);
-  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  assert.equal(q.standing(I), true);
   // Shedding empties the queue for a moment under sustained overload: that is no new burst.
-  q.update(0, true, 150);
-  assert.equal(q.standing(150 + OVERLOAD_INTERVAL_MS - 1), true);
-  q.update(1, true, 200);
-  q.update(0, true, 210);
-  assert.equal(q.standing(210 + OVERLOAD_INTERVAL_MS - 1), true);
-  assert.equal(q.standing(210 + OVERLOAD_INTERVAL_MS), false, "the load has passed");
+  q.update(0, true, I * 1.5);
+  assert.equal(q.standing(I * 1.5 + I - 1), true);
+  q.update(1, true, I * 2);
+  q.update(0, true, I * 2.1);
+  assert.equal(q.standing(I * 2.1 + I - 1), true);
+  assert.equal(q.standing(I * 2.1 + I), false, "the load has passed");
 });
 
 Deno.test("Overload: while a sandbox is being replaced, its backlog is a burst", () => {
   const q = new Overload();
   q.update(4, true, 0);
-  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  assert.equal(q.standing(I), true);
   q.update(6, false, 200);
   assert.equal(q.standing(1000), false, "one sandbox down");
   // Every sandbox ready again: the interval starts then, not when the queue filled.
   q.update(6, true, 1000);
-  assert.equal(q.standing(1000 + OVERLOAD_INTERVAL_MS - 1), false);
-  assert.equal(q.standing(1000 + OVERLOAD_INTERVAL_MS), true);
+  assert.equal(q.standing(1000 + I - 1), false);
+  assert.equal(q.standing(1000 + I), true);
 });
 
 Deno.test("Overload: a queue kept empty by shedding is still standing", () => {
   const q = new Overload();
   q.update(4, true, 0);
-  assert.equal(q.standing(OVERLOAD_INTERVAL_MS), true);
+  assert.equal(q.standing(I), true);
   // With QUEUE_SIZE 0 nothing may wait in a standing queue: it is empty while requests are shed.
-  q.update(0, true, 110);
-  for (let at = 120; at < 400; at += 20) q.shed(at);
-  assert.equal(q.standing(400), true);
-  assert.equal(q.standing(380 + OVERLOAD_INTERVAL_MS), false, "nothing shed for the interval");
+  q.update(0, true, I * 1.1);
+  let lastShed = 0;
+  for (let at = I * 1.2; at < I * 4; at += I / 5) q.shed(lastShed = at);
+  assert.equal(q.standing(I * 4), true);
+  assert.equal(q.standing(lastShed + I), false, "nothing shed for the interval");
 });
 
 Deno.test("Overload: shedding() lasts the interval after the last request shed", () => {
@@ -86,6 +88,6 @@ Deno.test("Overload: shedding() lasts the interval after the last request shed",
   assert.equal(q.shedding(0), false);
   q.shed(1000);
   assert.equal(q.shedding(1000), true);
-  assert.equal(q.shedding(1000 + OVERLOAD_INTERVAL_MS - 1), true);
-  assert.equal(q.shedding(1000 + OVERLOAD_INTERVAL_MS), false);
+  assert.equal(q.shedding(1000 + I - 1), true);
+  assert.equal(q.shedding(1000 + I), false);
 });

@@ -26,8 +26,15 @@
  * How long the queue must stay non-empty, with every sandbox ready, to count as standing; how
  * long it must then stay empty, with nothing shed, to count as a burst again; and how long after
  * the last request shed the queueing delay stays bounded. CoDel's interval.
+ *
+ * A burst is what arrives within this time, and all of it is admitted, to be served one run per
+ * sandbox at a time. A run takes 2–4 ms at light load and ~40 ms when the cores are saturated,
+ * so a queue that has not emptied for 50 ms is already more than one run's backlog. With 100 ms,
+ * twice as many requests got in at the start of an overload; at 2× capacity their wait made the
+ * p99 of all admitted requests: 113–224 ms against 87–132 ms with 50 ms, in 8 paired 15 s windows
+ * (bench/README.md).
  */
-export const OVERLOAD_INTERVAL_MS = 100;
+export const OVERLOAD_INTERVAL_MS = 50;
 
 /** What the supervisor knows when a request arrives. */
 export interface AdmissionState {

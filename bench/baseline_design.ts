@@ -12,8 +12,14 @@
  * metrics: what separates (d) from (a) is the HTTP process, the pipes and the scheduling; what
  * separates tana-edge from (d) is everything tana-edge does per request.
  *
- * `deno run --allow-net --allow-run --allow-read bench/baseline_design.ts PORT PROCESSES HEAP_MB`
- * serves until killed.
+ * With QUEUE, it also sheds as a server must under overload: a request that finds every child busy
+ * and QUEUE requests already waiting is answered 503 with `Retry-After` at once. With QUEUE 0 it
+ * admits a request only when a child is free, so what it admits waits for nothing but its own run:
+ * the benchmark offers it the same 2× overload as tana-edge, and its admitted latency is what
+ * spawning a worker per request costs on this machine at that load.
+ *
+ * `deno run --allow-net --allow-run --allow-read bench/baseline_design.ts PORT PROCESSES HEAP_MB
+ * [QUEUE]` serves until killed.
  *
  * @module
  */
@@ -46,7 +52,7 @@ async function child(): Promise<void> {
   Deno.exit(0);
 }
 
-function parent(port: number, processes: number, heapMb: number): void {
+function parent(port: number, processes: number, heapMb: number, queue: number): void {
   const children = Array.from({ length: processes }, () => {
     const proc = spawnChild(import.meta.url, heapMb);
     const c = {
@@ -68,6 +74,12 @@ function parent(port: number, processes: number, heapMb: number): void {
   let nextId = 1;
   Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (req) => {
     let free = children.find((c) => c.answer === null);
+    if (!free && waiting.length >= queue) {
+      return new Response('{"error":{"code":"overloaded"}}', {
+        status: 503,
+        headers: { "content-type": "application/json", "retry-after": "1" },
+      });
+    }
     while (!free) {
       await new Promise<void>((resolve) => waiting.push(resolve));
       free = children.find((c) => c.answer === null);
@@ -82,6 +94,6 @@ function parent(port: number, processes: number, heapMb: number): void {
 
 if (Deno.args[0] === "child") await child();
 else {
-  const [port, processes, heapMb] = Deno.args.map(Number);
-  parent(port, processes || 2, heapMb || 128);
+  const [port, processes, heapMb, queue] = Deno.args.map(Number);
+  parent(port, processes || 2, heapMb || 128, Number.isNaN(queue) ? Infinity : queue);
 }

@@ -68,8 +68,9 @@ const PLAN = QUICK
     settleS: 0.5,
     // 70 % of capacity, in cycles of: capacity (closed loop, s), settle, measured open loop.
     load70: { cycles: 1, capacityS: 1, settleS: 0.5, openS: 2.5 },
-    // c=2 usually finds the capacity: two runs keep both cores busy, more only share them.
-    concurrencies: [2, 8],
+    // c=2 usually finds the capacity: two runs keep both cores busy, more only share them. The
+    // full mode also shows closed loops of more clients than the server admits, which are shed.
+    concurrencies: [2],
     pairCycles: 3,
     pairS: 1,
     rawS: 1.5,
@@ -78,6 +79,7 @@ const PLAN = QUICK
     floorGapMs: 50,
     coldN: 8,
     overloadS: 4,
+    overloadFloorS: 2,
     idleSettleMs: 1000,
   }
   : {
@@ -95,6 +97,7 @@ const PLAN = QUICK
     floorGapMs: 100,
     coldN: 30,
     overloadS: 30,
+    overloadFloorS: 30,
     idleSettleMs: 3000,
   };
 
@@ -301,8 +304,12 @@ async function latencyFloor(count: number, gapMs: number) {
 /**
  * Starts baseline (d): bare HTTP → pipe → sandbox-like processes spawning a worker per request, one
  * at a time each (`bench/baseline_design.ts`).
+ *
+ * @param queue requests that may wait for a child before the rest get 503; unbounded when omitted
  */
-async function startDesignFloor(): Promise<{ target: Target; stop: () => Promise<void> }> {
+async function startDesignFloor(
+  queue?: number,
+): Promise<{ target: Target; stop: () => Promise<void> }> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     cwd: ROOT.pathname,
@@ -315,6 +322,7 @@ async function startDesignFloor(): Promise<{ target: Target; stop: () => Promise
       String(port),
       String(PROCESSES),
       String(config.sandboxHeapMb),
+      ...(queue === undefined ? [] : [String(queue)]),
     ],
     stdout: "null",
     stderr: "null",
@@ -759,6 +767,29 @@ async function runOnce(index: number) {
       if (tail) result.serverStderrTail = tail.slice(-2000);
     }
 
+    // (d) at the same overload, admitting only to a free child: what a request admitted under
+    // overload costs when it waits for nothing but its own spawn and run.
+    const overload = result.overload as { offeredRps: number };
+    log(`run ${index}: baseline (d) at ${overload.offeredRps} req/s, shedding when busy`);
+    const shedding = await startDesignFloor(0);
+    try {
+      const over = await openLoop(shedding.target, {
+        rate: overload.offeredRps,
+        durationMs: PLAN.overloadFloorS * 1000,
+        timeoutMs: 30_000,
+        settleMs: OVERLOAD_SETTLE_MS,
+      });
+      result.overloadFloor = {
+        offeredRps: overload.offeredRps,
+        admitted2xx: over.statuses["200"] ?? 0,
+        rejected503: over.statuses["503"] ?? 0,
+        admittedLatency: over.latency,
+        admittedLatencySettled: over.settled!.latency,
+      };
+    } finally {
+      await shedding.stop();
+    }
+
     // (b) bare Deno.serve, same load generator and the same offered rates as hello.
     log(`run ${index}: baseline (b) bare Deno.serve`);
     const port = freePort();
@@ -900,7 +931,7 @@ function targets(r: Any) {
     {
       target: "2× capacity: no crash, 503 + Retry-After, admitted p99 < 100 ms, memory bounded",
       measured:
-        `alive ${r.overload.serverAliveAfter}, ${r.overload.rejected503WithRetryAfter}/${r.overload.rejected503} 503 with Retry-After, admitted p99 ${r.overload.admittedLatency.p99Ms} ms, peak ${r.overload.peakRss.totalMb} MB`,
+        `alive ${r.overload.serverAliveAfter}, ${r.overload.rejected503WithRetryAfter}/${r.overload.rejected503} 503 with Retry-After, admitted p99 ${r.overload.admittedLatency.p99Ms} ms (design floor (d) shedding when busy: ${r.overloadFloor.admittedLatency.p99Ms} ms), peak ${r.overload.peakRss.totalMb} MB`,
       met: r.overload.serverAliveAfter && r.overload.rejected503 > 0 &&
         r.overload.rejected503WithRetryAfter === r.overload.rejected503 &&
         r.overload.admittedLatency.p99Ms < 100 &&
@@ -988,6 +1019,10 @@ function markdown(r: Any, meta: Any): string {
     `Overload (${r.overload.offeredRps} req/s offered = 2× hello capacity, ${r.overload.durationS} s): ${r.overload.admitted2xx} admitted (p50 ${r.overload.admittedLatency.p50Ms} ms, p99 ${r.overload.admittedLatency.p99Ms} ms; of those sent after the first ${
       OVERLOAD_SETTLE_MS / 1000
     } s, p50 ${r.overload.admittedLatencySettled.p50Ms} ms, p99 ${r.overload.admittedLatencySettled.p99Ms} ms), ${r.overload.rejected503} × 503 (${r.overload.rejected503WithRetryAfter} with Retry-After), ${r.overload.otherErrors} other errors, server alive: ${r.overload.serverAliveAfter}, peak RSS ${r.overload.peakRss.totalMb} MB.`,
+    "",
+    `Overload floor (d, shedding when busy): the same ${r.overloadFloor.offeredRps} req/s offered to (d) with no queue, so that a request is admitted only when a process is free and waits for nothing but its own spawn and run: ${r.overloadFloor.admitted2xx} admitted (p50 ${r.overloadFloor.admittedLatency.p50Ms} ms, p99 ${r.overloadFloor.admittedLatency.p99Ms} ms; after the first ${
+      OVERLOAD_SETTLE_MS / 1000
+    } s, p99 ${r.overloadFloor.admittedLatencySettled.p99Ms} ms), ${r.overloadFloor.rejected503} × 503.`,
   );
   if (r.soak) {
     lines.push(

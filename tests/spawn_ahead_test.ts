@@ -1,6 +1,6 @@
 /**
  * The decision to spawn workers ahead, window by window: saturation stops it, a lighter answer
- * rate or the periodic re-check resumes it.
+ * rate or the periodic re-check resumes it, but not while requests are shed.
  */
 import assert from "node:assert/strict";
 import {
@@ -58,6 +58,34 @@ Deno.test("without a pool it measures again every RECHECK_MS, even under full lo
   }
   assert.equal(window(policy, t += WINDOW, 2, 160), true);
   assert.equal(policy.enabled, true);
+});
+
+Deno.test("while requests are shed it does not measure again, and does once none are", () => {
+  const policy = new SpawnAhead(0);
+  let t = 0;
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
+  const stopped = t;
+  while (t + WINDOW - stopped < RECHECK_MS) window(policy, t += WINDOW, 2, 160);
+  // Past RECHECK_MS, but every window sheds requests: the load exceeds capacity in any mode.
+  for (let w = 0; w < 8; w++) {
+    policy.shed();
+    assert.equal(window(policy, t += WINDOW, 2, 160), false);
+  }
+  assert.equal(policy.enabled, false);
+  assert.equal(window(policy, t += WINDOW, 2, 160), true, "the first window without a refusal");
+  assert.equal(policy.enabled, true);
+});
+
+Deno.test("while requests are shed, a slower rate does not resume it; few cores held does", () => {
+  const policy = new SpawnAhead(0);
+  let t = 0;
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
+  // The host slowed down: fewer answers, the cores still full, requests refused.
+  policy.shed();
+  assert.equal(window(policy, t += WINDOW, 2, 60), false, "slower, but requests were refused");
+  // Every slot held by runs waiting for I/O: requests refused, the cores free.
+  policy.shed();
+  assert.equal(window(policy, t += WINDOW, 2 * RESUME_SHARE - 0.1, 60), true);
 });
 
 Deno.test("saturated by runs answered slowly, it resumes as soon as they are done", () => {

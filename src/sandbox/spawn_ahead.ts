@@ -23,6 +23,13 @@
  * also every {@link RECHECK_MS}, to measure again (if the load still saturates the pool, two
  * windows later it stops again).
  *
+ * While requests are being shed, though, neither the answer rate nor the re-check resumes it. A
+ * request refused as overloaded shows more demand than the sandboxes take in either mode: the
+ * rate then says how fast they answer, not how much is asked, and there is nothing to measure
+ * again. Each re-check refilled every pool, with warm-ups, on cores the admitted runs needed. Only
+ * requests holding under {@link RESUME_SHARE} of the cores still resume it: requests shed then
+ * found every slot held by runs waiting for I/O, and the cores are free to spawn ahead.
+ *
  * @module
  */
 
@@ -47,6 +54,8 @@ export class SpawnAhead {
   #demandMs = 0;
   #windowStart: number;
   #answered = 0;
+  /** Whether a request was shed in this window. */
+  #shed = false;
   /** Answer rates (per second) of the consecutive saturated windows so far. */
   #saturatedRates: number[] = [];
   /** Answers per second with a pool at saturation, measured when spawning ahead stopped. */
@@ -76,6 +85,11 @@ export class SpawnAhead {
     this.#answered++;
   }
 
+  /** Records that a request was refused as overloaded, at admission or after waiting. */
+  shed(): void {
+    this.#shed = true;
+  }
+
   /**
    * Ends a window and decides for the next one.
    *
@@ -88,8 +102,10 @@ export class SpawnAhead {
     if (elapsed <= 0) return false;
     const share = cores > 0 ? this.#demandMs / elapsed / cores : 0;
     const rate = (this.#answered * 1000) / elapsed;
+    const shed = this.#shed;
     this.#demandMs = 0;
     this.#answered = 0;
+    this.#shed = false;
     this.#windowStart = now;
     if (this.enabled) {
       if (share < SATURATED) {
@@ -105,8 +121,9 @@ export class SpawnAhead {
       return true;
     }
     // `<=`: runs that were answered slowly when the pool saturated leave a rate of about 0.
-    const lighter = rate <= RESUME_BELOW * this.#capacity || share < RESUME_SHARE;
-    if (!lighter && now - this.#stoppedAt < RECHECK_MS) return false;
+    const slower = !shed && rate <= RESUME_BELOW * this.#capacity;
+    const recheck = !shed && now - this.#stoppedAt >= RECHECK_MS;
+    if (!slower && !recheck && share >= RESUME_SHARE) return false;
     this.enabled = true;
     return true;
   }

@@ -355,7 +355,7 @@ export class Supervisor {
         : this.config.queueTimeoutMs;
       this.#enqueue({ job, resolve, reject }, "back", waitMs, () => {
         this.metrics.queueTimeouts.inc();
-        this.#overload.shed();
+        this.#shed();
         return _overloaded();
       });
       // Dispatches whatever can start, and otherwise arms the drain for the end of a turn.
@@ -420,8 +420,14 @@ export class Supervisor {
       queueSize: this.config.queueSize,
     });
     if (admitted) return null;
-    this.#overload.shed();
+    this.#shed();
     return _overloaded();
+  }
+
+  /** Notes a request refused as overloaded, at admission or after waiting in the queue. */
+  #shed(): void {
+    this.#overload.shed();
+    this.#spawnAhead.shed();
   }
 
   /** Stops every sandbox (waiting for runs in progress) and refuses new work. */

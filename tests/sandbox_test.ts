@@ -198,6 +198,46 @@ Deno.test("a queued request is shed after QUEUE_TIMEOUT_MS, or QUEUE_OVERLOAD_TI
   }
 });
 
+Deno.test("waiting requests run oldest first, but newest first while requests are shed", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "1",
+    QUEUE_SIZE: "2",
+    QUEUE_TIMEOUT_MS: "5000",
+    QUEUE_OVERLOAD_TIMEOUT_MS: "5000",
+  });
+  /** Holds the only slot, queues two requests behind it, and tells which one ran first. */
+  const order = async (shedMeanwhile: boolean) => {
+    let holdDone = false;
+    const hold = server.json("/hold?ms=500").finally(() => holdDone = true);
+    await waitFor(1000, () => server.supervisor.capacity().inFlight === 1);
+    const finished: string[] = [];
+    const queue = (name: string) =>
+      server.json(`/hold?ms=1&name=${name}`).finally(() => finished.push(name));
+    const older = queue("older");
+    await waitFor(1000, () => server.supervisor.capacity().queued === 1);
+    const newer = queue("newer");
+    await waitFor(1000, () => server.supervisor.capacity().queued === 2);
+    let refused = 0;
+    while (shedMeanwhile && !holdDone) {
+      const extra = await server.json("/hold?ms=1");
+      if (extra.status === 503) refused++;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const results = await Promise.all([hold, older, newer]);
+    assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+    if (shedMeanwhile) assert.ok(refused > 5, `${refused} refused`);
+    return finished;
+  };
+  try {
+    await server.deploy("hold", HOLD);
+    assert.deepEqual(await order(false), ["older", "newer"]);
+    assert.deepEqual(await order(true), ["newer", "older"]);
+  } finally {
+    await server.close();
+  }
+});
+
 /** Sleeps for `?ms=` (a timer, no CPU), then answers. */
 const HOLD = `export async function get(req) {
   await new Promise((r) => setTimeout(r, Number(req.query.ms)));

@@ -17,7 +17,8 @@
  * others shed. A burst (the queue emptied recently) may fill every free slot, and so may the
  * backlog of a sandbox being replaced, whose capacity returns within a second. This is CoDel's
  * idea applied at admission, as Facebook's servers do ("adaptive LIFO + CoDel"), so that a
- * refused client learns it at once and can retry elsewhere.
+ * refused client learns it at once and can retry elsewhere; the LIFO half is the supervisor's:
+ * while requests are being shed, it serves the newest waiting request first.
  *
  * @module
  */

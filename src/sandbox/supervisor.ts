@@ -4,8 +4,9 @@
  *
  * Admission is bounded (`admission.ts`): at most `sandboxConcurrency` runs per ready sandbox plus
  * `queueSize` waiting, fewer once the queue is standing, then 503 `overloaded` with `Retry-After`;
- * and while requests are being shed, a queued one waits only `QUEUE_OVERLOAD_TIMEOUT_MS`. Memory
- * therefore never grows with load, and neither does the latency of what is admitted.
+ * and while requests are being shed, a queued one waits only `QUEUE_OVERLOAD_TIMEOUT_MS`, and the
+ * newest waiting run is served first. Memory therefore never grows with load, and neither does the
+ * latency of what is admitted.
  *
  * Dispatch gives each sandbox one computing run at a time (see `turn.ts`): a run that waits for a
  * host call, or has computed for longer than a turn, lets the next one in. Every run needs
@@ -341,7 +342,8 @@ export class Supervisor {
     const refused = this.refusal(job.contractId);
     if (refused) return Promise.reject(refused);
     const { promise, resolve, reject } = Promise.withResolvers<RunOutcome>();
-    // First come, first served: only with nobody waiting may a new run go straight to a sandbox.
+    // Only with nobody waiting may a new run go straight to a sandbox; else the queue's order
+    // decides (`#drainQueue`).
     const sandbox = this.#queue.length === 0 && this.#underCap(job.contractId)
       ? this.#pick()
       : null;
@@ -560,17 +562,27 @@ export class Supervisor {
     return (this.#running.get(contractId) ?? 0) < this.config.contractConcurrency;
   }
 
+  /**
+   * Hands waiting runs to free sandboxes: oldest first, skipping contracts at their cap so they
+   * cannot block everyone behind them. While requests are being shed, newest first instead (the
+   * "adaptive LIFO" half of the policy in `admission.ts`): every request that waits is then
+   * refused soon, and serving the one that has waited least keeps the wait out of what is
+   * admitted. Runs retried after a sandbox crash keep their place at the front.
+   */
   #drainQueue(): void {
     this.#countDemand();
-    // Oldest first, skipping contracts at their cap so they cannot block everyone behind them.
-    for (let i = 0; i < this.#queue.length;) {
-      if (!this.#underCap(this.#queue[i].job.contractId)) {
-        i++;
-        continue;
-      }
+    const queue = this.#queue;
+    const order = this.#overload.shedding()
+      ? [
+        ...queue.filter((item) => item.retried),
+        ...queue.filter((item) => !item.retried).reverse(),
+      ]
+      : [...queue];
+    for (const item of order) {
+      if (!this.#underCap(item.job.contractId)) continue;
       const sandbox = this.#pick();
       if (!sandbox) break;
-      const [item] = this.#queue.splice(i, 1);
+      queue.splice(queue.indexOf(item), 1);
       clearTimeout(item.timer);
       this.#dispatch(sandbox, item);
     }

@@ -572,6 +572,8 @@ export class Supervisor {
   #drainQueue(): void {
     this.#countDemand();
     const queue = this.#queue;
+    // Called after every run and every arrival; at light load the queue is empty.
+    if (queue.length === 0) return this.#queueChanged();
     const order = this.#overload.shedding()
       ? [
         ...queue.filter((item) => item.retried),

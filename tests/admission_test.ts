@@ -1,9 +1,16 @@
 /**
  * The admission rule on its own: memory bound, burst, standing queue, a tenant's capped backlog;
- * and how sustained overload is told from a burst, a sandbox being replaced included.
+ * how sustained overload is told from a burst, a sandbox being replaced included; and the order
+ * in which waiting runs are served.
  */
 import assert from "node:assert/strict";
-import { admits, Overload, OVERLOAD_INTERVAL_MS } from "../src/sandbox/admission.ts";
+import {
+  admits,
+  Overload,
+  OVERLOAD_INTERVAL_MS,
+  serviceOrder,
+  type Waiting,
+} from "../src/sandbox/admission.ts";
 
 const I = OVERLOAD_INTERVAL_MS;
 const full = { ready: 2, concurrency: 4, queueSize: 4 };
@@ -90,4 +97,28 @@ Deno.test("Overload: shedding() lasts the interval after the last request shed",
   assert.equal(q.shedding(1000), true);
   assert.equal(q.shedding(1000 + I - 1), true);
   assert.equal(q.shedding(1000 + I), false);
+});
+
+Deno.test("serviceOrder(): oldest first, unless requests are being shed", () => {
+  const queue = [{ id: "a" }, { id: "b", joinedShedding: true }, { id: "c", joinedShedding: true }];
+  const ids = (items: { id: string }[]) => items.map((item) => item.id).join("");
+  assert.equal(ids(serviceOrder(queue, false)), "abc");
+  assert.equal(ids(serviceOrder(queue, true)), "acb");
+});
+
+Deno.test("serviceOrder(): while shedding, retried runs, then earlier joiners oldest first, then the rest newest first", () => {
+  const queue: (Waiting & { id: string })[] = [
+    { id: "r1", retried: true },
+    { id: "r2", retried: true },
+    { id: "b1" },
+    { id: "s1", joinedShedding: true },
+    { id: "b2" },
+    { id: "s2", joinedShedding: true },
+    { id: "s3", joinedShedding: true },
+  ];
+  assert.deepEqual(
+    serviceOrder(queue, true).map((item) => item.id),
+    ["r1", "r2", "b1", "b2", "s3", "s2", "s1"],
+  );
+  assert.equal(queue[0].id, "r1", "the queue itself is not reordered");
 });

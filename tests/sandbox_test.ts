@@ -198,19 +198,28 @@ Deno.test("a queued request is shed after QUEUE_TIMEOUT_MS, or QUEUE_OVERLOAD_TI
   }
 });
 
-Deno.test("waiting requests run oldest first, but newest first while requests are shed", async () => {
+Deno.test("waiting requests run oldest first; while shedding, the newest of those that joined meanwhile", async () => {
   const server = await startTestServer({
     SANDBOX_PROCESSES: "1",
     SANDBOX_CONCURRENCY: "1",
     QUEUE_SIZE: "2",
-    QUEUE_TIMEOUT_MS: "5000",
-    QUEUE_OVERLOAD_TIMEOUT_MS: "5000",
+    QUEUE_TIMEOUT_MS: "1000",
+    QUEUE_OVERLOAD_TIMEOUT_MS: "1000",
   });
-  /** Holds the only slot, queues two requests behind it, and tells which one ran first. */
-  const order = async (shedMeanwhile: boolean) => {
+  /**
+   * Holds the only slot, queues two requests behind it, and tells which one ran first. `shed`
+   * says when requests start being shed: never, only after both joined, or before they joined
+   * (a request that waits out its `QUEUE_TIMEOUT_MS` is shed, and leaves room).
+   */
+  const order = async (shed: "never" | "after they joined" | "before they joined") => {
     let holdDone = false;
-    const hold = server.json("/hold?ms=500").finally(() => holdDone = true);
+    const holdMs = shed === "before they joined" ? 1500 : 500;
+    const hold = server.json(`/hold?ms=${holdMs}`).finally(() => holdDone = true);
     await waitFor(1000, () => server.supervisor.capacity().inFlight === 1);
+    if (shed === "before they joined") {
+      const doomed = await server.json("/hold?ms=1&name=doomed");
+      assert.equal(doomed.status, 503);
+    }
     const finished: string[] = [];
     const queue = (name: string) =>
       server.json(`/hold?ms=1&name=${name}`).finally(() => finished.push(name));
@@ -219,20 +228,22 @@ Deno.test("waiting requests run oldest first, but newest first while requests ar
     const newer = queue("newer");
     await waitFor(1000, () => server.supervisor.capacity().queued === 2);
     let refused = 0;
-    while (shedMeanwhile && !holdDone) {
+    while (shed !== "never" && !holdDone) {
       const extra = await server.json("/hold?ms=1");
       if (extra.status === 503) refused++;
       await new Promise((r) => setTimeout(r, 10));
     }
     const results = await Promise.all([hold, older, newer]);
     assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
-    if (shedMeanwhile) assert.ok(refused > 5, `${refused} refused`);
+    if (shed !== "never") assert.ok(refused > 5, `${refused} refused`);
     return finished;
   };
   try {
     await server.deploy("hold", HOLD);
-    assert.deepEqual(await order(false), ["older", "newer"]);
-    assert.deepEqual(await order(true), ["newer", "older"]);
+    assert.deepEqual(await order("never"), ["older", "newer"]);
+    // The start of an overload: admitted as a burst, it keeps its order.
+    assert.deepEqual(await order("after they joined"), ["older", "newer"]);
+    assert.deepEqual(await order("before they joined"), ["newer", "older"]);
   } finally {
     await server.close();
   }

@@ -17,8 +17,8 @@
  * others shed. A burst (the queue emptied recently) may fill every free slot, and so may the
  * backlog of a sandbox being replaced, whose capacity returns within a second. This is CoDel's
  * idea applied at admission, as Facebook's servers do ("adaptive LIFO + CoDel"), so that a
- * refused client learns it at once and can retry elsewhere; the LIFO half is the supervisor's:
- * while requests are being shed, it serves the newest waiting request first.
+ * refused client learns it at once and can retry elsewhere; the LIFO half is {@link serviceOrder}:
+ * while requests are being shed, the newest of those that joined meanwhile runs first.
  *
  * @module
  */
@@ -72,6 +72,43 @@ export interface AdmissionState {
 export function admits(s: AdmissionState): boolean {
   if (s.inFlight + s.waiting >= s.ready * s.concurrency + s.queueSize) return false;
   return !s.standing || s.waitingToRun < s.queueSize;
+}
+
+/** What {@link serviceOrder} needs to know about a waiting run. */
+export interface Waiting {
+  /** Set when a bystander of a sandbox crash waits for its second attempt. */
+  retried?: boolean;
+  /** Set when it joined the queue while requests were being shed. */
+  joinedShedding?: boolean;
+}
+
+/**
+ * The order in which free slots take waiting runs: oldest first, unless requests are being shed.
+ *
+ * While requests are shed, every run that joined meanwhile waits only `QUEUE_OVERLOAD_TIMEOUT_MS`
+ * and most are refused anyway, so the order decides only how long the admitted ones waited:
+ * newest first, that is almost nothing. Runs that joined before shedding began (the start of an
+ * overload, admitted as a burst, which may wait `QUEUE_TIMEOUT_MS`) keep their order ahead of
+ * them; newest first, they waited behind every later arrival until their own timeout, and made the
+ * overload's p99 (bench/README.md). Runs retried after a sandbox crash go first either way.
+ *
+ * @param queue the waiting runs, oldest first
+ * @param shedding whether requests are being shed ({@link Overload.shedding})
+ * @returns the same runs, in the order to serve them
+ *
+ * @example
+ * ```ts
+ * import { serviceOrder } from "./admission.ts";
+ * const queue = [{ id: 1 }, { id: 2, joinedShedding: true }, { id: 3, joinedShedding: true }];
+ * console.assert(serviceOrder(queue, true).map((w) => w.id).join() === "1,3,2");
+ * ```
+ */
+export function serviceOrder<T extends Waiting>(queue: readonly T[], shedding: boolean): T[] {
+  if (!shedding) return [...queue];
+  const retried = queue.filter((item) => item.retried);
+  const before = queue.filter((item) => !item.retried && !item.joinedShedding);
+  const meanwhile = queue.filter((item) => !item.retried && item.joinedShedding);
+  return [...retried, ...before, ...meanwhile.reverse()];
 }
 
 /**

@@ -27,7 +27,7 @@ import type { FromSandbox, ShippedModule, ToSandbox } from "./messages.ts";
 import { BOOTSTRAP } from "./modules.ts";
 import { sandboxRunArgs, sandboxV8Flags } from "./command.ts";
 import { encodeFrame, readFrames } from "./protocol.ts";
-import { admits, Overload } from "./admission.ts";
+import { admits, Overload, serviceOrder, type Waiting } from "./admission.ts";
 import { Quarantine } from "./quarantine.ts";
 import { EndedWorkers, workerThreadIds } from "./stuck.ts";
 import { SpawnAhead } from "./spawn_ahead.ts";
@@ -117,13 +117,11 @@ interface Pending {
  * A run waiting for a slot; `timer` sheds it when it has waited `QUEUE_TIMEOUT_MS` (or
  * `QUEUE_OVERLOAD_TIMEOUT_MS`, when it joined while requests were being shed).
  */
-interface Queued {
+interface Queued extends Waiting {
   job: RunJob;
   resolve(outcome: RunOutcome): void;
   reject(error: EdgeError): void;
   timer?: ReturnType<typeof setTimeout>;
-  /** Set when a bystander of a sandbox crash waits for its second attempt. */
-  retried?: boolean;
 }
 
 type SandboxState = "starting" | "ready" | "draining" | "dead";
@@ -352,10 +350,11 @@ export class Supervisor {
       // The queue has room (else `refusal` said so). A request that cannot start soon is better
       // refused now, while the client can retry elsewhere, than answered late: this bounds the
       // latency of what is admitted. While requests are being shed, "soon" is much shorter.
-      const waitMs = this.#overload.shedding()
+      const joinedShedding = this.#overload.shedding();
+      const waitMs = joinedShedding
         ? Math.min(this.config.queueOverloadTimeoutMs, this.config.queueTimeoutMs)
         : this.config.queueTimeoutMs;
-      this.#enqueue({ job, resolve, reject }, "back", waitMs, () => {
+      this.#enqueue({ job, resolve, reject, joinedShedding }, "back", waitMs, () => {
         this.metrics.queueTimeouts.inc();
         this.#shed();
         return _overloaded();
@@ -563,24 +562,16 @@ export class Supervisor {
   }
 
   /**
-   * Hands waiting runs to free sandboxes: oldest first, skipping contracts at their cap so they
-   * cannot block everyone behind them. While requests are being shed, newest first instead (the
-   * "adaptive LIFO" half of the policy in `admission.ts`): every request that waits is then
-   * refused soon, and serving the one that has waited least keeps the wait out of what is
-   * admitted. Runs retried after a sandbox crash keep their place at the front.
+   * Hands waiting runs to free sandboxes in {@link serviceOrder}'s order (oldest first; while
+   * requests are shed, the newest of those that joined meanwhile), skipping contracts at their cap
+   * so they cannot block everyone behind them.
    */
   #drainQueue(): void {
     this.#countDemand();
     const queue = this.#queue;
     // Called after every run and every arrival; at light load the queue is empty.
     if (queue.length === 0) return this.#queueChanged();
-    const order = this.#overload.shedding()
-      ? [
-        ...queue.filter((item) => item.retried),
-        ...queue.filter((item) => !item.retried).reverse(),
-      ]
-      : [...queue];
-    for (const item of order) {
+    for (const item of serviceOrder(queue, this.#overload.shedding())) {
       if (!this.#underCap(item.job.contractId)) continue;
       const sandbox = this.#pick();
       if (!sandbox) break;

@@ -99,6 +99,18 @@ Deno.test("Overload: shedding() lasts the interval after the last request shed",
   assert.equal(q.shedding(1000 + I), false);
 });
 
+Deno.test("Overload: sustained() once requests are shed for the interval without a pause", () => {
+  const q = new Overload();
+  q.shed(1000);
+  assert.equal(q.sustained(1000), false, "one request shed");
+  assert.equal(q.sustained(1000 + I - 1), false);
+  for (let t = 1000 + I / 2; t <= 1000 + I; t += I / 2) q.shed(t);
+  assert.equal(q.sustained(1000 + I), true);
+  assert.equal(q.sustained(1000 + 2 * I), false, "nothing shed for the interval");
+  q.shed(1000 + 2 * I);
+  assert.equal(q.sustained(1000 + 2 * I), false, "a new episode starts over");
+});
+
 Deno.test("serviceOrder(): oldest first, unless requests are being shed", () => {
   const queue = [{ id: "a" }, { id: "b", joinedShedding: true }, { id: "c", joinedShedding: true }];
   const ids = (items: { id: string }[]) => items.map((item) => item.id).join("");

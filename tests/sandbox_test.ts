@@ -249,6 +249,46 @@ Deno.test("waiting requests run oldest first; while shedding, the newest of thos
   }
 });
 
+Deno.test("once requests are shed for a while, those queued before wait only QUEUE_OVERLOAD_TIMEOUT_MS more", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "1",
+    QUEUE_SIZE: "2",
+    QUEUE_TIMEOUT_MS: "5000",
+    QUEUE_OVERLOAD_TIMEOUT_MS: "100",
+  });
+  try {
+    await server.deploy("hold", HOLD);
+    let holdDone = false;
+    const hold = server.json("/hold?ms=3000").finally(() => holdDone = true);
+    await waitFor(1000, () => server.supervisor.capacity().inFlight === 1);
+    const started = performance.now();
+    const queued = [server.json("/hold?ms=1"), server.json("/hold?ms=1")];
+    await waitFor(1000, () => server.supervisor.capacity().queued === 2);
+    // One refusal is the end of a burst, and the burst keeps its wait (the test above); refusals
+    // that go on for the interval are an overload.
+    let refused = 0;
+    while (server.supervisor.capacity().queued > 0 && !holdDone) {
+      if ((await server.json("/hold?ms=1")).status === 503) refused++;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const results = await Promise.all(queued);
+    const waitedMs = performance.now() - started;
+    assert.deepEqual(
+      results.map((r) => [r.status, r.body.code]),
+      Array(2).fill([503, "overloaded"]),
+    );
+    assert.ok(
+      !holdDone && waitedMs < 2000,
+      `answered after ${waitedMs} ms, not after QUEUE_TIMEOUT_MS`,
+    );
+    assert.ok(refused >= 3, `${refused} refused`);
+    assert.equal((await hold).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
 /** Sleeps for `?ms=` (a timer, no CPU), then answers. */
 const HOLD = `export async function get(req) {
   await new Promise((r) => setTimeout(r, Number(req.query.ms)));

@@ -9,7 +9,8 @@
  * wait to run. Queueing delay: once requests are being shed, demand exceeds even what the queue
  * holds, and a request joining the queue waits at most `QUEUE_OVERLOAD_TIMEOUT_MS` instead of
  * `QUEUE_TIMEOUT_MS`, so admitted latency does not depend on how fast this machine drains the
- * queue. A closed loop of a few clients never reaches the third bound: it cannot send more than it
+ * queue; once they have been shed for {@link OVERLOAD_INTERVAL_MS} ({@link Overload.sustained}),
+ * so does every request still waiting from before. A closed loop of a few clients never reaches the third bound: it cannot send more than it
  * has clients, so nothing is shed and its requests may wait their turn.
  *
  * Requests held back by their own contract's cap (`CONTRACT_CONCURRENCY`) wait for that tenant's
@@ -127,6 +128,8 @@ export class Overload {
   /** When the queue last became empty. */
   #emptySince = 0;
   #shedAt = -Infinity;
+  /** When requests began being shed without a pause of {@link OVERLOAD_INTERVAL_MS}. */
+  #shedSince = -Infinity;
   #standing = false;
 
   /**
@@ -154,6 +157,7 @@ export class Overload {
    * @param now the current `performance.now()`
    */
   shed(now: number = performance.now()): void {
+    if (!this.shedding(now)) this.#shedSince = now;
     this.#shedAt = now;
   }
 
@@ -181,5 +185,17 @@ export class Overload {
    */
   shedding(now: number = performance.now()): boolean {
     return now - this.#shedAt < OVERLOAD_INTERVAL_MS;
+  }
+
+  /**
+   * Whether requests have been shed for {@link OVERLOAD_INTERVAL_MS} without a pause of as long:
+   * an overload, not one request turned away at the end of a burst.
+   *
+   * @param now the current `performance.now()`
+   * @returns `true` while requests that joined before shedding began may wait only
+   *   `QUEUE_OVERLOAD_TIMEOUT_MS` more
+   */
+  sustained(now: number = performance.now()): boolean {
+    return this.shedding(now) && now - this.#shedSince >= OVERLOAD_INTERVAL_MS;
   }
 }

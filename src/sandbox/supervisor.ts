@@ -115,13 +115,20 @@ interface Pending {
 
 /**
  * A run waiting for a slot; `timer` sheds it when it has waited `QUEUE_TIMEOUT_MS` (or
- * `QUEUE_OVERLOAD_TIMEOUT_MS`, when it joined while requests were being shed).
+ * `QUEUE_OVERLOAD_TIMEOUT_MS`, when it joined while requests were being shed; see `#shed` for a
+ * wait cut short by a sustained overload).
  */
 interface Queued extends Waiting {
   job: RunJob;
   resolve(outcome: RunOutcome): void;
   reject(error: EdgeError): void;
   timer?: ReturnType<typeof setTimeout>;
+  /** The error it leaves the queue with when its wait is over. */
+  expired?: () => EdgeError;
+  /** `performance.now()` when its wait ends. */
+  deadline?: number;
+  /** Set once a sustained overload cut its wait to `QUEUE_OVERLOAD_TIMEOUT_MS`. */
+  cut?: boolean;
 }
 
 type SandboxState = "starting" | "ready" | "draining" | "dead";
@@ -429,6 +436,17 @@ export class Supervisor {
   #shed(): void {
     this.#overload.shed();
     this.#spawnAhead.shed();
+    if (!this.#overload.sustained()) return;
+    // An overload, not a burst: the requests admitted at its start, before any was shed, may wait
+    // `QUEUE_TIMEOUT_MS`, and their wait made the overload's p99. They keep their place at the
+    // front (`serviceOrder`) but, like every later arrival, wait only the overload's short time.
+    const now = performance.now();
+    const waitMs = Math.min(this.config.queueOverloadTimeoutMs, this.config.queueTimeoutMs);
+    for (const item of this.#queue) {
+      if (item.joinedShedding || item.retried || item.cut) continue;
+      item.cut = true;
+      if (item.deadline! - now > waitMs) this.#arm(item, waitMs);
+    }
   }
 
   /** Stops every sandbox (waiting for runs in progress) and refuses new work. */
@@ -1061,17 +1079,25 @@ export class Supervisor {
   /** Queues a run; if no slot takes it within `waitMs`, it leaves the queue with `expired()`. */
   #enqueue(item: Queued, end: "front" | "back", waitMs: number, expired: () => EdgeError): void {
     this.#countDemand();
+    item.expired = expired;
+    this.#arm(item, waitMs);
+    if (end === "front") this.#queue.unshift(item);
+    else this.#queue.push(item);
+    this.#queueChanged();
+  }
+
+  /** (Re)starts a queued run's wait: after `waitMs`, it leaves the queue with `item.expired()`. */
+  #arm(item: Queued, waitMs: number): void {
+    clearTimeout(item.timer);
+    item.deadline = performance.now() + waitMs;
     item.timer = setTimeout(() => {
       const at = this.#queue.indexOf(item);
       if (at === -1) return;
       this.#countDemand();
       this.#queue.splice(at, 1);
       this.#queueChanged();
-      item.reject(expired());
+      item.reject(item.expired!());
     }, waitMs);
-    if (end === "front") this.#queue.unshift(item);
-    else this.#queue.push(item);
-    this.#queueChanged();
   }
 
   #queueChanged(): void {

@@ -10,8 +10,9 @@
  * holds, and a request joining the queue waits at most `QUEUE_OVERLOAD_TIMEOUT_MS` instead of
  * `QUEUE_TIMEOUT_MS`, so admitted latency does not depend on how fast this machine drains the
  * queue; once they have been shed for {@link OVERLOAD_INTERVAL_MS} ({@link Overload.sustained}),
- * so does every request still waiting from before. A closed loop of a few clients never reaches the third bound: it cannot send more than it
- * has clients, so nothing is shed and its requests may wait their turn.
+ * so does every request still waiting from before. A closed loop of a few clients never reaches
+ * the third bound: it cannot send more than it has clients, so nothing is shed and its requests
+ * may wait their turn.
  *
  * Requests held back by their own contract's cap (`CONTRACT_CONCURRENCY`) wait for that tenant's
  * runs, not for capacity, and do not count against `queueSize`: one tenant's backlog never gets

@@ -358,9 +358,7 @@ export class Supervisor {
       // refused now, while the client can retry elsewhere, than answered late: this bounds the
       // latency of what is admitted. While requests are being shed, "soon" is much shorter.
       const joinedShedding = this.#overload.shedding();
-      const waitMs = joinedShedding
-        ? Math.min(this.config.queueOverloadTimeoutMs, this.config.queueTimeoutMs)
-        : this.config.queueTimeoutMs;
+      const waitMs = joinedShedding ? this.#overloadWaitMs() : this.config.queueTimeoutMs;
       this.#enqueue({ job, resolve, reject, joinedShedding }, "back", waitMs, () => {
         this.metrics.queueTimeouts.inc();
         this.#shed();
@@ -441,12 +439,17 @@ export class Supervisor {
     // `QUEUE_TIMEOUT_MS`, and their wait made the overload's p99. They keep their place at the
     // front (`serviceOrder`) but, like every later arrival, wait only the overload's short time.
     const now = performance.now();
-    const waitMs = Math.min(this.config.queueOverloadTimeoutMs, this.config.queueTimeoutMs);
+    const waitMs = this.#overloadWaitMs();
     for (const item of this.#queue) {
       if (item.joinedShedding || item.retried || item.cut) continue;
       item.cut = true;
       if (item.deadline! - now > waitMs) this.#arm(item, waitMs);
     }
+  }
+
+  /** How long a request may wait while requests are being shed (never longer than otherwise). */
+  #overloadWaitMs(): number {
+    return Math.min(this.config.queueOverloadTimeoutMs, this.config.queueTimeoutMs);
   }
 
   /** Stops every sandbox (waiting for runs in progress) and refuses new work. */

@@ -76,11 +76,16 @@ export async function* frames(
  *
  * @param script the baseline's own `import.meta.url`
  * @param heapMb `SANDBOX_HEAP_MB`
+ * @param extra arguments after `child`
  * @returns the running child
  */
-export function spawnChild(script: string, heapMb: number): Deno.ChildProcess {
+export function spawnChild(
+  script: string,
+  heapMb: number,
+  extra: string[] = [],
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: sandboxRunArgs(heapMb, script, ["child"]),
+    args: sandboxRunArgs(heapMb, script, ["child", ...extra]),
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

@@ -18,8 +18,12 @@
  * the benchmark offers it the same 2× overload as tana-edge, and its admitted latency is what
  * spawning a worker per request costs on this machine at that load.
  *
+ * With `prespawn`, each child keeps one worker spawned ahead and spawns the next as soon as a run
+ * ends, as tana-edge does at light load: the floor for latency at 70 % of capacity, where
+ * on-demand spawns put a whole spawn on every request.
+ *
  * `deno run --allow-net --allow-run --allow-read bench/baseline_design.ts PORT PROCESSES HEAP_MB
- * [QUEUE]` serves until killed.
+ * [QUEUE [prespawn]]` serves until killed (QUEUE `Infinity` for no limit).
  *
  * @module
  */
@@ -32,29 +36,39 @@ const BOOTSTRAP = `self.onmessage = async (event) => {
   self.postMessage(bytes.buffer, [bytes.buffer]);
 };`;
 
-async function child(): Promise<void> {
+async function child(prespawn: boolean): Promise<void> {
   const blob = (code: string) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
   const bootstrap = blob(BOOTSTRAP);
   const hello = blob(HELLO);
   const writer = Deno.stdout.writable.getWriter();
+  const spawn = () =>
+    new Worker(bootstrap, { type: "module", deno: { permissions: "none" } } as WorkerOptions);
+  let ready = prespawn ? spawn() : null;
   for await (const { id, payload } of frames(Deno.stdin.readable)) {
     const request = JSON.parse(new TextDecoder().decode(payload));
-    const worker = new Worker(bootstrap, {
-      type: "module",
-      deno: { permissions: "none" },
-    } as WorkerOptions);
+    const worker = ready ?? spawn();
+    ready = null;
     worker.onmessage = (event) => {
       writer.write(frame(id, new Uint8Array(event.data)));
-      setTimeout(() => worker.terminate(), 0);
+      setTimeout(() => {
+        worker.terminate();
+        if (prespawn) ready = spawn();
+      }, 0);
     };
     worker.postMessage({ url: hello, request });
   }
   Deno.exit(0);
 }
 
-function parent(port: number, processes: number, heapMb: number, queue: number): void {
+function parent(
+  port: number,
+  processes: number,
+  heapMb: number,
+  queue: number,
+  prespawn: boolean,
+): void {
   const children = Array.from({ length: processes }, () => {
-    const proc = spawnChild(import.meta.url, heapMb);
+    const proc = spawnChild(import.meta.url, heapMb, prespawn ? ["prespawn"] : []);
     const c = {
       writer: proc.stdin.getWriter(),
       answer: null as ((body: Uint8Array<ArrayBuffer>) => void) | null,
@@ -92,8 +106,9 @@ function parent(port: number, processes: number, heapMb: number, queue: number):
   });
 }
 
-if (Deno.args[0] === "child") await child();
+if (Deno.args[0] === "child") await child(Deno.args[1] === "prespawn");
 else {
   const [port, processes, heapMb, queue] = Deno.args.map(Number);
-  parent(port, processes || 2, heapMb || 128, Number.isNaN(queue) ? Infinity : queue);
+  const prespawn = Deno.args[4] === "prespawn";
+  parent(port, processes || 2, heapMb || 128, Number.isNaN(queue) ? Infinity : queue, prespawn);
 }

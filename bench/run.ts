@@ -67,17 +67,17 @@ const PLAN = QUICK
     openS: 2,
     settleS: 0.5,
     // 70 % of capacity, in cycles of: capacity (closed loop, s), settle, measured open loop.
-    load70: { cycles: 1, capacityS: 1, settleS: 0.5, openS: 2.5 },
+    load70: { cycles: 1, capacityS: 1, settleS: 0.3, openS: 2.5 },
     // c=2 usually finds the capacity: two runs keep both cores busy, more only share them. The
     // full mode also shows closed loops of more clients than the server admits, which are shed.
     concurrencies: [2],
-    pairCycles: 3,
+    pairCycles: 2,
     pairS: 1,
     rawS: 1.5,
     rawInflight: [] as number[],
     floorCount: 40,
     floorGapMs: 50,
-    coldN: 8,
+    coldN: 6,
     overloadS: 4,
     overloadFloorS: 2,
     idleSettleMs: 1000,
@@ -305,10 +305,11 @@ async function latencyFloor(count: number, gapMs: number) {
  * Starts baseline (d): bare HTTP → pipe → sandbox-like processes spawning a worker per request, one
  * at a time each (`bench/baseline_design.ts`).
  *
- * @param queue requests that may wait for a child before the rest get 503; unbounded when omitted
+ * @param opts `queue`: requests that may wait for a child before the rest get 503, unbounded when
+ *   omitted; `prespawn`: each child keeps a worker spawned ahead, as tana-edge does at light load
  */
 async function startDesignFloor(
-  queue?: number,
+  opts: { queue?: number; prespawn?: boolean } = {},
 ): Promise<{ target: Target; stop: () => Promise<void> }> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -322,7 +323,8 @@ async function startDesignFloor(
       String(port),
       String(PROCESSES),
       String(config.sandboxHeapMb),
-      ...(queue === undefined ? [] : [String(queue)]),
+      String(opts.queue ?? Infinity),
+      ...(opts.prespawn ? ["prespawn"] : []),
     ],
     stdout: "null",
     stderr: "null",
@@ -461,30 +463,47 @@ async function sweep(target: Target, seconds: number) {
  * measured a minute earlier can leave the "70 %" load at 90 % of what the host manages by then.
  * So each cycle measures capacity (closed loop at the sweep's best concurrency), then offers 70 %
  * of it (after an unmeasured settle, as the pools come back); latencies are pooled over the
- * cycles, and the offered rate reported is their mean.
+ * cycles, and the offered rate reported is their mean. With several targets, each cycle measures
+ * each of them in turn, so that they share the host's drift.
+ *
+ * @param targets what to measure, by name; the first is the workload, the others its floors
+ * @param concurrency clients of the capacity loops
  */
-async function atSeventyPercent(target: Target, concurrency: number) {
-  const pool = new Recorder();
-  const cycleRates: number[] = [];
-  const capacityRuns: LoadResult[] = [];
-  let seconds = 0;
+async function atSeventyPercent(targets: Record<string, Target>, concurrency: number) {
+  const names = Object.keys(targets);
+  const state = Object.fromEntries(names.map((name) => [name, {
+    pool: new Recorder(),
+    cycleRates: [] as number[],
+    capacityRuns: [] as LoadResult[],
+    seconds: 0,
+  }]));
   for (let i = 0; i < PLAN.load70.cycles; i++) {
-    const capacityRun = await closed(target, concurrency, PLAN.load70.capacityS);
-    capacityRuns.push(capacityRun);
-    const rate = Math.max(1, Math.round(capacityRun.throughputRps * 0.7));
-    cycleRates.push(rate);
-    await openLoop(target, { rate, durationMs: PLAN.load70.settleS * 1000 });
-    seconds += (await openLoop(target, { rate, durationMs: PLAN.load70.openS * 1000, pool }))
-      .durationS;
+    for (const name of names) {
+      const target = targets[name];
+      const s = state[name];
+      const capacityRun = await closed(target, concurrency, PLAN.load70.capacityS);
+      s.capacityRuns.push(capacityRun);
+      const rate = Math.max(1, Math.round(capacityRun.throughputRps * 0.7));
+      s.cycleRates.push(rate);
+      await openLoop(target, { rate, durationMs: PLAN.load70.settleS * 1000 });
+      s.seconds += (await openLoop(target, {
+        rate,
+        durationMs: PLAN.load70.openS * 1000,
+        pool: s.pool,
+      })).durationS;
+    }
   }
-  const offered = round(cycleRates.reduce((a, b) => a + b, 0) / cycleRates.length);
-  const result = pool.result({
-    tool: "bench/load.ts",
-    mode: "open",
-    offeredRps: offered,
-    durationS: round(seconds, 3),
-  });
-  return { ...result, cycleRates, capacityRuns };
+  return Object.fromEntries(names.map((name) => {
+    const s = state[name];
+    const offered = round(s.cycleRates.reduce((a, b) => a + b, 0) / s.cycleRates.length);
+    const result = s.pool.result({
+      tool: "bench/load.ts",
+      mode: "open",
+      offeredRps: offered,
+      durationS: round(s.seconds, 3),
+    });
+    return [name, { ...result, cycleRates: s.cycleRates, capacityRuns: s.capacityRuns }];
+  }));
 }
 
 function mergeStatuses(runs: LoadResult[]): Record<string, number> {
@@ -555,63 +574,79 @@ async function runOnce(index: number) {
         sandboxesMb: mb(idle.sandboxes),
         totalMb: mb(idle.total),
       };
-      // Interleaved with (a) and (d), while the server is otherwise idle.
-      log(`run ${index}: hello against (a) and (d), ${PLAN.pairCycles} interleaved cycles`);
-      const design = await startDesignFloor();
+      const workloads: Record<string, unknown> = {};
+      const rates: Record<string, { light: number; capacity: number }> = {};
+      // (d) on demand and pre-spawning stay up, idle between their windows, until hello's 70 %
+      // cycles have measured them too.
+      const floors = await Promise.all([startDesignFloor(), startDesignFloor({ prespawn: true })]);
+      const stopFloors = () => Promise.all(floors.splice(0).map((f) => f.stop()));
+      const [design, prespawned] = floors;
       try {
+        // Interleaved with (a) and (d), while the server is otherwise idle.
+        log(`run ${index}: hello against (a) and (d), ${PLAN.pairCycles} interleaved cycles`);
         result.paired = await pairedThroughput(
           rawProcs,
           WORKLOADS[0].target(server.base),
           design.target,
         );
-      } finally {
-        await design.stop();
-      }
-      sampler.reset();
-
-      const workloads: Record<string, unknown> = {};
-      const rates: Record<string, { light: number; capacity: number }> = {};
-      for (const w of WORKLOADS) {
-        const target = w.target(server.base);
-        // Warm-up: compile cache, connection, JIT.
-        await closedLoop(target, { concurrency: 4, durationMs: 300 });
         sampler.reset();
-        const runs: LoadResult[] = [];
-        const closedRes: Record<string, unknown> = {};
-        for (const c of PLAN.concurrencies) {
-          log(`run ${index}: ${w.name} closed loop c=${c}`);
-          const r = await closed(target, c, PLAN.closedS);
-          runs.push(r);
-          closedRes[`c${c}`] = brief(r);
+
+        for (const w of WORKLOADS) {
+          const target = w.target(server.base);
+          // Warm-up: compile cache, connection, JIT.
+          await closedLoop(target, { concurrency: 4, durationMs: 300 });
+          sampler.reset();
+          const runs: LoadResult[] = [];
+          const closedRes: Record<string, unknown> = {};
+          for (const c of PLAN.concurrencies) {
+            log(`run ${index}: ${w.name} closed loop c=${c}`);
+            const r = await closed(target, c, PLAN.closedS);
+            runs.push(r);
+            closedRes[`c${c}`] = brief(r);
+          }
+          const best = runs.reduce((a, b) => b.throughputRps > a.throughputRps ? b : a);
+          const capacity = best.throughputRps;
+          const light = Math.max(1, Math.floor(capacity * 0.2));
+          rates[w.name] = { light, capacity };
+          log(`run ${index}: ${w.name} open loop ${light} req/s`);
+          // The rate first runs unmeasured for a moment, so the backlog of the previous phase
+          // (pool refills, garbage collection) is not counted as latency at this rate.
+          await openLoop(target, { rate: light, durationMs: PLAN.settleS * 1000 });
+          const lightRun = await openLoop(target, { rate: light, durationMs: PLAN.openS * 1000 });
+          log(`run ${index}: ${w.name} at 70 % of capacity, ${PLAN.load70.cycles} cycles`);
+          // Hello's cycles also measure (d) and (d) pre-spawning at 70 % of their own capacity.
+          const at70 = await atSeventyPercent({
+            [w.name]: target,
+            ...(w.name === "hello" ? { onDemand: design.target, prespawn: prespawned.target } : {}),
+          }, best.concurrency ?? 2);
+          if (w.name === "hello") await stopFloors();
+          const run70 = at70[w.name];
+          if (w.name === "hello") {
+            result.designFloor70 = {
+              onDemand: { ...brief(at70.onDemand), cycleRates: at70.onDemand.cycleRates },
+              prespawn: { ...brief(at70.prespawn), cycleRates: at70.prespawn.cycleRates },
+            };
+          }
+          runs.push(lightRun, run70, ...run70.capacityRuns);
+          const statuses = mergeStatuses(runs);
+          // 503s are load shed on purpose (closed loops of more clients than slots and queue);
+          // anything else that is not a 2xx is an error.
+          const shed = statuses["503"] ?? 0;
+          workloads[w.name] = {
+            capacityRps: capacity,
+            closed: closedRes,
+            light: brief(lightRun),
+            load70: { ...brief(run70), cycleRates: run70.cycleRates },
+            errors: runs.reduce((n, r) => n + r.errors, 0) - shed,
+            shed503: shed,
+            statuses,
+            peakRss: sampler.reset(),
+          };
         }
-        const best = runs.reduce((a, b) => b.throughputRps > a.throughputRps ? b : a);
-        const capacity = best.throughputRps;
-        const light = Math.max(1, Math.floor(capacity * 0.2));
-        rates[w.name] = { light, capacity };
-        log(`run ${index}: ${w.name} open loop ${light} req/s`);
-        // The rate first runs unmeasured for a moment, so the backlog of the previous phase
-        // (pool refills, garbage collection) is not counted as latency at this rate.
-        await openLoop(target, { rate: light, durationMs: PLAN.settleS * 1000 });
-        const lightRun = await openLoop(target, { rate: light, durationMs: PLAN.openS * 1000 });
-        log(`run ${index}: ${w.name} at 70 % of capacity, ${PLAN.load70.cycles} cycles`);
-        const run70 = await atSeventyPercent(target, best.concurrency ?? 2);
-        runs.push(lightRun, run70, ...run70.capacityRuns);
-        const statuses = mergeStatuses(runs);
-        // 503s are load shed on purpose (closed loops of more clients than slots and queue);
-        // anything else that is not a 2xx is an error.
-        const shed = statuses["503"] ?? 0;
-        workloads[w.name] = {
-          capacityRps: capacity,
-          closed: closedRes,
-          light: brief(lightRun),
-          load70: { ...brief(run70), cycleRates: run70.cycleRates },
-          errors: runs.reduce((n, r) => n + r.errors, 0) - shed,
-          shed503: shed,
-          statuses,
-          peakRss: sampler.reset(),
-        };
+        result.workloads = workloads;
+      } finally {
+        await stopFloors();
       }
-      result.workloads = workloads;
 
       // First request to never-seen contracts (compile + blob + import), then a second one.
       log(`run ${index}: cold start, ${coldIds.length} new contracts`);
@@ -771,7 +806,7 @@ async function runOnce(index: number) {
     // overload costs when it waits for nothing but its own spawn and run.
     const overload = result.overload as { offeredRps: number };
     log(`run ${index}: baseline (d) at ${overload.offeredRps} req/s, shedding when busy`);
-    const shedding = await startDesignFloor(0);
+    const shedding = await startDesignFloor({ queue: 0 });
     try {
       const over = await openLoop(shedding.target, {
         rate: overload.offeredRps,
@@ -909,7 +944,8 @@ function targets(r: Any) {
     },
     {
       target: "hello p99 ≤ 25 ms at 70 % of capacity",
-      measured: `${h.load70.p99Ms} ms @ ${h.load70.offeredRps} req/s`,
+      measured:
+        `${h.load70.p99Ms} ms @ ${h.load70.offeredRps} req/s (design floors at 70 % of their own capacity: (d) ${r.designFloor70.onDemand.p99Ms} ms @ ${r.designFloor70.onDemand.offeredRps}, (d) pre-spawning ${r.designFloor70.prespawn.p99Ms} ms @ ${r.designFloor70.prespawn.offeredRps})`,
       met: h.load70.p99Ms <= 25,
     },
     {
@@ -947,6 +983,13 @@ function targets(r: Any) {
     });
   }
   return list;
+}
+
+/** A 70 % run in words: its latency and the rate offered. */
+function seventy(run: Any): string {
+  return `p50 / p90 / p99 ${run.p50Ms} / ${run.p90Ms} / ${run.p99Ms} ms @ ${run.offeredRps} req/s (${
+    run.cycleRates.join(", ")
+  } in the cycles)`;
 }
 
 function markdown(r: Any, meta: Any): string {
@@ -1007,6 +1050,12 @@ function markdown(r: Any, meta: Any): string {
     `Design floor (d): ${p.designFloorRps} req/s, ${
       round(p.designFloorVsRawCeiling * 100)
     } % of (a): bare HTTP → pipe → ${PROCESSES} zero-permission processes, each spawning a worker per request (one at a time) to run hello, with none of tana-edge's code. What separates (d) from (a) is the architecture (HTTP process, pipes, scheduling); what separates tana-edge from (d) is tana-edge's own work per request.`,
+    "",
+    `Design floors at 70 % of their own capacity, measured in the same cycles as hello's: (d) ${
+      seventy(r.designFloor70.onDemand)
+    }; (d) with a worker spawned ahead per process, as tana-edge has at light load, ${
+      seventy(r.designFloor70.prespawn)
+    }. Hello: ${seventy(r.workloads.hello.load70)}.`,
     "",
     `Latency floor (c): ${r.latencyFloor.p50Ms} / ${r.latencyFloor.p90Ms} / ${r.latencyFloor.p99Ms} ms p50 / p90 / p99 for pipe → permissionless process → pre-spawned warm worker (import + run hello) → back, ${r.latencyFloor.count} requests ${r.latencyFloor.gapMs} ms apart, none of tana-edge's code. With bare HTTP (b), the light-load p50 no design that runs contracts outside the HTTP process can beat here: ${
       _floorP50(r)

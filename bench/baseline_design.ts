@@ -52,7 +52,9 @@ async function child(prespawn: boolean): Promise<void> {
       writer.write(frame(id, new Uint8Array(event.data)));
       setTimeout(() => {
         worker.terminate();
-        if (prespawn) ready = spawn();
+        // A request that came before this turn took a worker spawned on arrival: one ahead
+        // may already be waiting.
+        if (prespawn && !ready) ready = spawn();
       }, 0);
     };
     worker.postMessage({ url: hello, request });

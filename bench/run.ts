@@ -635,8 +635,7 @@ async function runOnce(index: number) {
           const lightRun = await openLoop(target, { rate: light, durationMs: PLAN.openS * 1000 });
           log(`run ${index}: ${w.name} at 70 % of capacity, ${PLAN.load70.cycles} cycles`);
           // Hello's cycles also measure (d) at 70 % of its own capacity, and (d) pre-spawning at
-          // hello's rate: its capacity is lower (a pool costs CPU), so 70 % of its own would be
-          // an easier load than the one the target is about.
+          // hello's rate: the load the target is about, whatever its own closed loop measures.
           const at70 = await atSeventyPercent(
             {
               [w.name]: target,

@@ -29,6 +29,7 @@ import { mb, readHwm, readRss, RssSampler } from "./rss.ts";
 import { sandboxRunArgs } from "../src/sandbox/command.ts";
 import { wrkRun, wrkVersion } from "./wrk.ts";
 import { taskArgs } from "../tests/_tasks.ts";
+import { freePort } from "../tests/_net.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const RESULTS = new URL("./results/", import.meta.url);
@@ -187,13 +188,6 @@ async function prepareStore(dataDir: string, coldN: number): Promise<string[]> {
 }
 
 // ---------------------------------------------------------------- processes
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 interface Server {
   base: string;

@@ -4,15 +4,9 @@
  * spawned ahead (`prespawn`), and with no queue sheds with 503 and `Retry-After`.
  */
 import assert from "node:assert/strict";
+import { freePort } from "./_net.ts";
 
 const SCRIPT = new URL("../bench/baseline_design.ts", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /** Starts the design floor with 2 children; stops it when disposed. */
 async function designFloor(queue: number, prespawn: boolean) {

@@ -4,19 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { taskArgs } from "./_tasks.ts";
+import { freePort } from "./_net.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 // `deno task start` as written in deno.json, with main.ts by absolute path and no subcommand.
 const START = taskArgs("start");
 assert.deepEqual(START.slice(-2), ["main.ts", "serve"]);
 const RUN_FLAGS = [...START.slice(0, -2), MAIN];
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 async function cli(args: string[], env: Record<string, string>) {
   const out = await new Deno.Command(Deno.execPath(), { args: [...RUN_FLAGS, ...args], env })

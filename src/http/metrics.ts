@@ -21,6 +21,8 @@ export class Metrics {
   readonly primedRuns: client.Counter;
   /** Compile cache hits and misses. */
   readonly compileCache: client.Counter<"result">;
+  /** `tana_edge_contract_code_sent_total`: compiled contracts sent to a sandbox, by reason. */
+  readonly codeSent: client.Counter<"reason">;
   /** Contract runs that ended without a result, by code. */
   readonly runFailures: client.Counter<"code">;
   /** `tana_edge_run_retries_total`: bystanders of a sandbox crash run again elsewhere. */
@@ -105,6 +107,13 @@ export class Metrics {
       name: "tana_edge_compile_cache_total",
       help: "Compile cache lookups by result (hit or miss)",
       labelNames: ["result"],
+      registers,
+    });
+    this.codeSent = new client.Counter({
+      name: "tana_edge_contract_code_sent_total",
+      help:
+        "Compiled contracts sent to a sandbox process with a run, by reason (new: not sent to it before; asked: it had dropped the code)",
+      labelNames: ["reason"],
       registers,
     });
     this.runFailures = new client.Counter({

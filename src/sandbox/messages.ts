@@ -17,6 +17,12 @@ export interface ShippedModule {
   links: Link[];
 }
 
+/**
+ * Compiled contracts a sandbox keeps, by code hash (least recently run dropped first). The server
+ * tracks the same number per sandbox and sends a contract's code only to a sandbox that lacks it.
+ */
+export const CONTRACTS_KEPT = 128;
+
 /** Per-request limits a sandbox enforces. */
 export interface SandboxLimits {
   /** Wall-clock limit of one run, in ms. */
@@ -50,8 +56,12 @@ export type ToSandbox =
     t: "run";
     rid: number;
     hash: string;
-    code: string;
-    links: Link[];
+    /**
+     * The compiled contract and its import links, sent only when the sandbox may not have this
+     * hash yet; a sandbox that has dropped it answers `need`.
+     */
+    code?: string;
+    links?: Link[];
     handler: string;
     request: TanaRequest;
     block: Block | null;
@@ -99,6 +109,8 @@ export type FromSandbox =
     /** As in `head`. */
     primed?: boolean;
   }
+  /** The run came without code and this sandbox no longer has it: send the run again with it. */
+  | { t: "need"; rid: number }
   | { t: "call"; rid: number; cid: number; op: string; args: unknown }
   | { t: "log"; rid: number; level: "debug" | "info" | "warn" | "error"; text: string }
   | { t: "stats"; rss: number; spawned: number; warm: number }

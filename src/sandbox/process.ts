@@ -12,14 +12,18 @@
 import { encodeFrame, readFrames } from "./protocol.ts";
 import { linkModule } from "./link.ts";
 import { scrubErrorText, type TanaRequest } from "../shims/_runtime.ts";
-import type { FailureCode, FromSandbox, SandboxLimits, ToSandbox } from "./messages.ts";
+import {
+  CONTRACTS_KEPT,
+  type FailureCode,
+  type FromSandbox,
+  type SandboxLimits,
+  type ToSandbox,
+} from "./messages.ts";
 
 /** Result bytes are written to the server in frames of at most this size. */
 const CHUNK_BYTES = 64 * 1024;
 /** Most read-ahead keys a run may report as used (the server ships far fewer). */
 const MAX_READ_AHEAD_USED = 1024;
-/** Compiled contracts kept as blob URLs, by code hash. */
-const CONTRACT_URLS_MAX = 128;
 const STATS_INTERVAL_MS = 1000;
 /**
  * Hard ceiling on this process's resident size, unless the server sends `limits.maxRssBytes`.
@@ -281,18 +285,21 @@ function _succeeded(run: Run): void {
   if (primed && primed.hash !== hot.hash && hot.streak >= 2) _retirePrimed(primed);
 }
 
-function _contractUrl(hash: string, code: string, links: ToSandbox & { t: "run" }): string {
+/** The blob URL of a contract's linked module, made from the run's code the first time. */
+function _contractUrl(message: ToSandbox & { t: "run" }): string {
+  const { hash, code = "", links = [] } = message;
   let url = contractUrls.get(hash);
   if (url) {
     contractUrls.delete(hash);
     contractUrls.set(hash, url); // most recently used last
     return url;
   }
+  for (const link of links) usedShims.add(link.target);
   url = URL.createObjectURL(
-    new Blob([linkModule(code, links.links, moduleUrls)], { type: "text/javascript" }),
+    new Blob([linkModule(code, links, moduleUrls)], { type: "text/javascript" }),
   );
   contractUrls.set(hash, url);
-  if (contractUrls.size > CONTRACT_URLS_MAX) {
+  if (contractUrls.size > CONTRACTS_KEPT) {
     const [oldHash, oldUrl] = contractUrls.entries().next().value!;
     contractUrls.delete(oldHash);
     // A run may still be importing it: revoke only after any such run has timed out.
@@ -509,6 +516,11 @@ function _onWorkerMessage(run: Run, data: Record<string, unknown>): void {
 }
 
 function _run(message: ToSandbox & { t: "run" }): void {
+  if (message.code === undefined && !contractUrls.has(message.hash)) {
+    // Dropped since the server last sent it: nothing of this run has started yet.
+    send({ t: "need", rid: message.rid });
+    return;
+  }
   const run: Run = {
     rid: message.rid,
     hash: message.hash,
@@ -529,8 +541,7 @@ function _run(message: ToSandbox & { t: "run" }): void {
     limits.timeoutMs,
   );
   try {
-    run.url = _contractUrl(message.hash, message.code, message);
-    for (const link of message.links) usedShims.add(link.target);
+    run.url = _contractUrl(message);
   } catch (error) {
     _fail(run, "internal_error", `Cannot link contract: ${(error as Error).message}`);
     return;

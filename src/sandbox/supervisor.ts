@@ -23,7 +23,12 @@ import type { Metrics } from "../http/metrics.ts";
 import { logger } from "../log.ts";
 import type { TanaRequest } from "../shims/_runtime.ts";
 import type { Block } from "../store/types.ts";
-import type { FromSandbox, ShippedModule, ToSandbox } from "./messages.ts";
+import {
+  CONTRACTS_KEPT,
+  type FromSandbox,
+  type ShippedModule,
+  type ToSandbox,
+} from "./messages.ts";
 import { BOOTSTRAP } from "./modules.ts";
 import { sandboxRunArgs, sandboxV8Flags } from "./command.ts";
 import { encodeFrame, readFrames } from "./protocol.ts";
@@ -163,6 +168,13 @@ class Sandbox {
   primedFor: string | null = null;
   /** Workers terminated here after running contract code, until their threads are gone. */
   readonly ended = new EndedWorkers();
+  /**
+   * Code hashes whose code was sent here, least recently run first, as the sandbox keeps them:
+   * their runs go without the code (a large contract's code, JSON-escaped on every request, cost
+   * a light-load request 0.7 ms at 65 KB). Should the sandbox have dropped one anyway, it answers
+   * `need` and the run is sent again with it.
+   */
+  readonly shipped = new Set<string>();
   readonly ready: Promise<void>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #markReady!: () => void;
@@ -635,13 +647,23 @@ export class Supervisor {
     sandbox.lastDispatch = performance.now();
     this.metrics.inFlight.inc();
     this.#running.set(job.contractId, (this.#running.get(job.contractId) ?? 0) + 1);
+    this.#sendRun(sandbox, rid, job, sandbox.shipped.has(job.hash) ? null : "new");
+  }
+
+  /**
+   * Writes a run's frame, with the contract's code when `withCode` says why it must go.
+   *
+   * @param withCode `new`: not sent to this sandbox before; `asked`: the sandbox dropped it;
+   *   `null`: the sandbox has it
+   */
+  #sendRun(sandbox: Sandbox, rid: number, job: RunJob, withCode: "new" | "asked" | null): void {
     try {
       sandbox.send({
         t: "run",
         rid,
         hash: job.hash,
-        code: job.code,
-        links: job.links,
+        code: withCode ? job.code : undefined,
+        links: withCode ? job.links : undefined,
         handler: job.handler,
         request: job.request,
         block: job.block,
@@ -654,7 +676,14 @@ export class Supervisor {
         rid,
         new EdgeError(413, "body_too_large", "Request is too large to hand to a sandbox"),
       );
+      return;
     }
+    if (withCode) this.metrics.codeSent.inc({ reason: withCode });
+    // Most recently run last, dropping the least recent beyond what the sandbox keeps: its order.
+    const shipped = sandbox.shipped;
+    shipped.delete(job.hash);
+    shipped.add(job.hash);
+    if (shipped.size > CONTRACTS_KEPT) shipped.delete(shipped.values().next().value!);
   }
 
   /** Takes a run off its sandbox and out of the counts, without answering it. */
@@ -879,6 +908,9 @@ export class Supervisor {
       }
     }
     switch (message.t) {
+      case "need":
+        this.#sendRun(sandbox, message.rid, pending.job, "asked");
+        return;
       case "head": {
         if (message.end) {
           // The whole body came in this frame: hand it over as bytes, which lets the HTTP

@@ -134,6 +134,11 @@ interface Workload {
   id: string;
   file: string;
   target: (base: string) => Target;
+  /**
+   * The workload the baselines run (hello): its throughput is paired with (a) and (d) window by
+   * window, and its 70 % cycles also measure the design floors (d) at that load.
+   */
+  baseline?: true;
 }
 
 const WORKLOADS: Workload[] = [
@@ -142,6 +147,7 @@ const WORKLOADS: Workload[] = [
     id: "bench-hello",
     file: "hello.ts",
     target: (b) => ({ url: `${b}/bench-hello` }),
+    baseline: true,
   },
   {
     name: "kv_block",
@@ -186,6 +192,9 @@ async function prepareStore(dataDir: string, coldN: number): Promise<string[]> {
     await store.close();
   }
 }
+
+/** The workload the baselines run. */
+const BASELINE = WORKLOADS.find((w) => w.baseline)!;
 
 // ---------------------------------------------------------------- processes
 
@@ -600,7 +609,7 @@ async function runOnce(index: number) {
         log(`run ${index}: hello against (a) and (d), ${PLAN.pairCycles} interleaved cycles`);
         result.paired = await pairedThroughput(
           rawProcs,
-          WORKLOADS[0].target(server.base),
+          BASELINE.target(server.base),
           design.target,
         );
         sampler.reset();
@@ -633,16 +642,14 @@ async function runOnce(index: number) {
           const at70 = await atSeventyPercent(
             {
               [w.name]: target,
-              ...(w.name === "hello"
-                ? { onDemand: design.target, prespawn: prespawned.target }
-                : {}),
+              ...(w.baseline ? { onDemand: design.target, prespawn: prespawned.target } : {}),
             },
             best.concurrency ?? 2,
             ["prespawn"],
           );
-          if (w.name === "hello") await stopFloors();
           const run70 = at70[w.name];
-          if (w.name === "hello") {
+          if (w.baseline) {
+            await stopFloors();
             result.designFloor70 = {
               onDemand: seventyBrief(at70.onDemand),
               prespawn: seventyBrief(at70.prespawn),
@@ -696,12 +703,12 @@ async function runOnce(index: number) {
       };
 
       // Overload: twice the measured hello capacity.
-      const hello = rates.hello;
+      const hello = rates[BASELINE.name];
       const offered = Math.round(hello.capacity * 2);
       log(`run ${index}: overload ${offered} req/s for ${PLAN.overloadS} s`);
       sampler.reset();
       const startsBefore = await scrapeMetric(server.base, "tana_edge_sandbox_starts_total");
-      const over = await openLoop(WORKLOADS[0].target(server.base), {
+      const over = await openLoop(BASELINE.target(server.base), {
         rate: offered,
         durationMs: PLAN.overloadS * 1000,
         timeoutMs: 30_000,
@@ -755,7 +762,7 @@ async function runOnce(index: number) {
         // accumulate.
         const warmUp = Math.round(n / 5);
         log(`run ${index}: soak warm-up, ${warmUp} hello requests at c=${SOAK_CLIENTS}`);
-        await closedLoop(WORKLOADS[0].target(server.base), {
+        await closedLoop(BASELINE.target(server.base), {
           concurrency: SOAK_CLIENTS,
           durationMs: 24 * 3600_000,
           maxRequests: warmUp,
@@ -781,7 +788,7 @@ async function runOnce(index: number) {
         let errors = 0;
         for (let done = 0; done < n;) {
           const step = Math.min(Math.ceil(n / 10), n - done);
-          const part = await closedLoop(WORKLOADS[0].target(server.base), {
+          const part = await closedLoop(BASELINE.target(server.base), {
             concurrency: SOAK_CLIENTS,
             durationMs: 24 * 3600_000,
             maxRequests: step,
@@ -916,7 +923,7 @@ function ratios(r: Any) {
   };
   for (const [name, w] of Object.entries<Any>(r.workloads)) {
     // Hello's ratios pair windows of one cycle; the others set a capacity against the medians.
-    const paired = name === "hello";
+    const paired = name === BASELINE.name;
     out[name] = {
       throughputVsRawCeiling: paired
         ? p.helloVsRawCeiling

@@ -68,7 +68,7 @@ const PLAN = QUICK
     openS: 2,
     settleS: 0.5,
     // 70 % of capacity, in cycles of: capacity (closed loop, s), settle, measured open loop.
-    load70: { cycles: 1, capacityS: 1, settleS: 0.3, openS: 2.5 },
+    load70: { cycles: 1, capacityS: 1, settleS: 0.3, openS: 2 },
     // c=2 usually finds the capacity: two runs keep both cores busy, more only share them. The
     // full mode also shows closed loops of more clients than the server admits, which are shed.
     concurrencies: [2],

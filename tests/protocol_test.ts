@@ -13,13 +13,21 @@ import {
   readFrames,
 } from "../src/sandbox/protocol.ts";
 
-/** A stream that delivers `bytes` in chunks of the given sizes, cycling through them. */
+/**
+ * A byte stream, as a pipe is, that delivers `bytes` in chunks of the given sizes, cycling through
+ * them (a chunk larger than the reader's buffer arrives over several reads).
+ */
 function chunked(bytes: Uint8Array, sizes: number[]): ReadableStream<Uint8Array> {
   let at = 0;
   let i = 0;
   return new ReadableStream({
+    type: "bytes",
     pull(controller) {
-      if (at >= bytes.byteLength) return controller.close();
+      if (at >= bytes.byteLength) {
+        controller.close();
+        controller.byobRequest?.respond(0); // a reader waiting with its buffer learns of the end
+        return;
+      }
       const size = sizes[i++ % sizes.length];
       controller.enqueue(bytes.slice(at, at + size)); // a copy, as a pipe read would be
       at += size;

@@ -738,6 +738,36 @@ hostileTest("sandbox bounds memory and stack", {
       }`,
     );
     assert.deepEqual(res.body, "NotSupportedError");
+    // The methods are wrapped on first use: taken from the prototype before `crypto.subtle` is
+    // ever read, or from an instance's prototype, they are the wrapped ones all the same.
+    for (
+      const take of [
+        "SubtleCrypto.prototype.deriveBits",
+        "Object.getPrototypeOf(crypto.subtle).deriveBits",
+        'Object.getOwnPropertyDescriptor(globalThis, "SubtleCrypto").get().prototype.deriveBits',
+      ]
+    ) {
+      const taken = await attack(
+        server,
+        `export async function get() {
+          const deriveBits = ${take};
+          const key = await crypto.subtle.importKey("raw", new Uint8Array(16), "PBKDF2", false, ["deriveBits"]);
+          try {
+            await deriveBits.call(crypto.subtle, { name: "PBKDF2", hash: "SHA-512", salt: new Uint8Array(16), iterations: 2 ** 31 }, key, 512);
+            return "derived";
+          } catch (e) { return e.name; }
+        }`,
+      );
+      assert.deepEqual(taken.body, "NotSupportedError", take);
+    }
+    const works = await attack(
+      server,
+      `export async function get() {
+        const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("tana"));
+        return [typeof SubtleCrypto, crypto.subtle instanceof SubtleCrypto, new Uint8Array(digest).length];
+      }`,
+    );
+    assert.deepEqual(works.body, ["function", true, 32]);
   });
 
   await assertStillServing(server);

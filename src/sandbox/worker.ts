@@ -247,7 +247,7 @@ function _lockDown(gpu: string[]): void {
   for (const name of ["createObjectURL", "revokeObjectURL"]) {
     Object.defineProperty(URL, name, { value: undefined, configurable: false, writable: false });
   }
-  _boundSubtleCrypto();
+  _boundSubtleCryptoOnFirstUse();
   scope.fetch = () =>
     Promise.reject(new TypeError('Global fetch is not available: use fetch from "tana:utils"'));
   scope.console = Object.freeze({
@@ -265,11 +265,43 @@ function _lockDown(gpu: string[]): void {
  * not stop it. Eight `deriveBits` calls with 2^31 PBKDF2 iterations kept both cores busy long
  * after their request had ended. So calls run one at a time (a terminated worker starts no
  * more), and the parameters that make one call arbitrarily long are capped.
+ *
+ * Wrapping the methods cost every worker ≈ 0.3 ms of CPU, about 3 % of its whole life
+ * (bench/README.md), and few contracts use Web Crypto: so it happens on first use. Its methods
+ * are reachable only from `crypto.subtle` (the getter on `Crypto.prototype`) and from the
+ * `SubtleCrypto` global, and both become getters that wrap them before handing them out.
  */
-function _boundSubtleCrypto(): void {
-  const proto = (scope.SubtleCrypto as { prototype: Record<string, unknown> } | undefined)
-    ?.prototype;
-  if (!proto) return;
+function _boundSubtleCryptoOnFirstUse(): void {
+  const SubtleCrypto = scope.SubtleCrypto as { prototype: Record<string, unknown> } | undefined;
+  if (!SubtleCrypto) return;
+  const cryptoProto = (scope.Crypto as { prototype?: object } | undefined)?.prototype;
+  const subtle = cryptoProto && Object.getOwnPropertyDescriptor(cryptoProto, "subtle")?.get;
+  if (!cryptoProto || !subtle) return _boundSubtleCrypto(SubtleCrypto.prototype);
+  let bounded = false;
+  const bound = () => {
+    if (bounded) return;
+    bounded = true;
+    _boundSubtleCrypto(SubtleCrypto.prototype);
+  };
+  Object.defineProperty(cryptoProto, "subtle", {
+    get() {
+      bound();
+      return subtle.call(this);
+    },
+    enumerable: true,
+    configurable: false,
+  });
+  Object.defineProperty(scope, "SubtleCrypto", {
+    get() {
+      bound();
+      return SubtleCrypto;
+    },
+    enumerable: false,
+    configurable: false,
+  });
+}
+
+function _boundSubtleCrypto(proto: Record<string, unknown>): void {
   let tail: Promise<unknown> = Promise.resolve();
   for (const name of Object.getOwnPropertyNames(proto)) {
     const original = Object.getOwnPropertyDescriptor(proto, name)?.value;

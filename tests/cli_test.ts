@@ -34,6 +34,7 @@ function start(args: string[], env: Record<string, string>) {
   };
   const done = Promise.all([collect(child.stdout), collect(child.stderr)]);
   return {
+    pid: child.pid,
     output: () => output,
     async stop() {
       child.kill("SIGTERM");
@@ -84,6 +85,40 @@ Deno.test("serve with no configuration seeds the embedded store and logs where i
   assert.ok(access.every((line) => JSON.parse(line).properties.requestId), "structured JSON");
   assert.match(log, /Shutting down/);
   assert.match(log, /"Stopped"/, "the line logged just before exit");
+});
+
+Deno.test("a stop signal to the whole process group drains the request in flight", async () => {
+  // Ctrl-C, `timeout` and systemd signal every process of the group: the sandboxes too.
+  const dataDir = await Deno.makeTempDir({ prefix: "tana-edge-cli-" });
+  const env = { DATA_DIR: dataDir };
+  const file = `${dataDir}/slow.ts`;
+  await Deno.writeTextFile(
+    file,
+    `export async function get() { await new Promise((r) => setTimeout(r, 800)); return { slow: true }; }`,
+  );
+  assert.equal((await cli(["migrate"], env)).code, 0);
+  const deployed = await cli(["contracts", "deploy", file], env);
+  assert.equal(deployed.code, 0, deployed.stderr);
+  const port = freePort();
+  const server = start(["serve"], { ...env, PORT: String(port), SANDBOX_PROCESSES: "1" });
+  try {
+    await until(30_000, () => getJson(`http://127.0.0.1:${port}/health`));
+    const sandboxes = (await Deno.readTextFile(`/proc/${server.pid}/task/${server.pid}/children`))
+      .trim().split(/\s+/).map(Number);
+    assert.equal(sandboxes.length, 1);
+    const inFlight = fetch(`http://127.0.0.1:${port}/slow`);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const pid of [...sandboxes, server.pid]) Deno.kill(pid, "SIGTERM");
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { slow: true });
+  } finally {
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+  const log = server.output();
+  assert.match(log, /"Stopped"/);
+  assert.doesNotMatch(log, /"level":"ERROR"/, "a stop is not a crash");
 });
 
 Deno.test("deno task start, dev and compile cap the server's young generation alike", () => {

@@ -647,9 +647,21 @@ function _init(message: ToSandbox & { t: "init" }): void {
   }, STATS_INTERVAL_MS);
 }
 
+/**
+ * Ctrl-C in a terminal, `timeout`, and systemd's default stop send the signal to every process of
+ * the server's group, sandboxes included. The server drains on SIGINT and SIGTERM, and stops its
+ * sandboxes itself by closing their stdin (then SIGKILL after a grace period); a sandbox that died
+ * of the signal would fail the runs in flight that the server is waiting for, and be logged as a
+ * crash. So a sandbox ignores both; it exits when its stdin closes, also if the server is killed.
+ */
+function _ignoreStopSignals(): void {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => {});
+}
+
 /** Entry point: serve frames until the server closes stdin, then finish what runs and exit. */
 export async function runSandbox(): Promise<void> {
   _revokeAll();
+  _ignoreStopSignals();
   try {
     for await (const { header } of readFrames<ToSandbox>(Deno.stdin.readable)) {
       switch (header.t) {

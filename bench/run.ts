@@ -391,6 +391,9 @@ function startRawCeiling(): {
   };
 }
 
+/** Unmeasured closed loop before each window of tana-edge and of (d) (see `pairedThroughput`). */
+const PAIR_SETTLE_MS = 750;
+
 /** Orders of the three measurements of a cycle, rotated so that none always comes first. */
 const PAIR_ORDERS = [["a", "edge", "d"], ["edge", "d", "a"], ["d", "a", "edge"]] as const;
 
@@ -407,6 +410,13 @@ async function pairedThroughput(
   design: Target,
 ) {
   const cycles: Record<string, number>[] = [];
+  // Each window measures a steady load, as (a)'s measure() does after its 100 ms warm-up: in the
+  // windows of the other two, tana-edge keeps warm pools, and stops spawning ahead only after 0.5 s
+  // of saturation (`SATURATED_WINDOWS` × 250 ms, src/sandbox/spawn_ahead.ts). Unmeasured load first.
+  const steady = async (target: Target) => {
+    await closedLoop(target, { concurrency: 2, durationMs: PAIR_SETTLE_MS });
+    return await closed(target, 2, PLAN.pairS);
+  };
   await raw.measure(0.3);
   await closedLoop(hello, { concurrency: 2, durationMs: 300 });
   await closedLoop(design, { concurrency: 2, durationMs: 300 });
@@ -414,8 +424,8 @@ async function pairedThroughput(
     const got = { a: 0, edge: 0, d: 0 };
     for (const k of PAIR_ORDERS[i % PAIR_ORDERS.length]) {
       if (k === "a") got.a = await raw.measure(PLAN.pairS);
-      else if (k === "edge") got.edge = (await closed(hello, 2, PLAN.pairS)).throughputRps;
-      else got.d = (await closed(design, 2, PLAN.pairS)).throughputRps;
+      else if (k === "edge") got.edge = (await steady(hello)).throughputRps;
+      else got.d = (await steady(design)).throughputRps;
     }
     cycles.push({
       rawCeilingRps: got.a,
@@ -1061,7 +1071,9 @@ function markdown(r: Any, meta: Any): string {
     "Ratios pair a capacity with the baseline of the same run; with several runs, every figure is the median across runs. Shed 503s come from closed loops with more clients than the server admits (wrk retries each at once); they carry `Retry-After`.",
     `70 % load: ${PLAN.load70.cycles} cycle(s), each measuring capacity again (closed loop, ${PLAN.load70.capacityS} s) and then offering 70 % of it (${PLAN.load70.openS} s measured); latencies pooled, mean rate shown.`,
     "",
-    `Throughput against the baselines, interleaved: ${p.cycles.length} cycles, each measuring (a), hello through tana-edge (closed loop, 2 clients) and (d) (the same) for ${PLAN.pairS} s, back to back in a rotating order; ratios pair the windows of one cycle (medians shown). Hello: ${p.helloRps} req/s = ${
+    `Throughput against the baselines, interleaved: ${p.cycles.length} cycles, each measuring (a), hello through tana-edge (closed loop, 2 clients) and (d) (the same) for ${PLAN.pairS} s, back to back (tana-edge and (d) after ${
+      PAIR_SETTLE_MS / 1000
+    } s of the same load unmeasured) in a rotating order; ratios pair the windows of one cycle (medians shown). Hello: ${p.helloRps} req/s = ${
       round(p.helloVsRawCeiling * 100)
     } % of (a), ${round(p.helloVsDesignFloor * 100)} % of (d). Per cycle, hello ÷ (a): ${
       p.cycles.map((c: Any) => `${round(c.helloVsRawCeiling * 100)} %`).join(", ")

@@ -8,7 +8,7 @@
  * measures once per stdin line `DURATION_MS WARMUP_MS INFLIGHT`, printing a line each time.
  *
  * `deno run --no-prompt --cached-only --no-config --no-lock --unstable-worker-options
- *   --v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=128,--no-concurrent-recompilation,--min-semi-space-size=2
+ *   --v8-flags=--disallow-code-generation-from-strings,--max-old-space-size=128,--no-concurrent-recompilation,--no-sparkplug,--min-semi-space-size=2
  *   bench/baseline_spawn.ts DURATION_MS WARMUP_MS INFLIGHT`
  *
  * @module

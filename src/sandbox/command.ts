@@ -7,13 +7,17 @@
 
 /**
  * The V8 flags of a sandbox process: no code generation from strings, a bounded heap, no
- * background Turbofan thread, and a young generation large enough for a worker's whole life. A
- * contract's worker lives for milliseconds and is almost never optimised, yet each isolate's
- * concurrent-compilation dispatcher costs at start and teardown: without it a sandbox spawns
- * 10–15 % more workers per second of CPU. And with V8's default 1 MB semi-space, a warm worker's
- * start, warm-up and lockdown filled it just before the request came: its one scavenge (0.7–2
- * ms) landed on the request, inside the contract's import. With 2 MB a worker that serves hello
- * never collects garbage (bench/README.md).
+ * background Turbofan thread, no Sparkplug, and a young generation large enough for a worker's
+ * whole life. A contract's worker lives for milliseconds and is almost never optimised, yet each
+ * isolate's concurrent-compilation dispatcher costs at start and teardown: without it a sandbox
+ * spawns 10–15 % more workers per second of CPU. Sparkplug, V8's baseline compiler, compiled
+ * functions that a worker runs only a few times (the bootstrap's, and Deno's own for messages and
+ * encoding): without it a worker serving hello executes 3.5 % fewer instructions, the bootstrap's
+ * extra cost over a bare worker drops from 3.0 M to 0.8 M instructions, and code that runs long
+ * enough still reaches Maglev and Turbofan (callgrind and timings in bench/README.md). And with
+ * V8's default 1 MB semi-space, a warm worker's start, warm-up and lockdown filled it just before
+ * the request came: its one scavenge (0.7–2 ms) landed on the request, inside the contract's
+ * import. With 2 MB a worker that serves hello never collects garbage (bench/README.md).
  *
  * @param heapMb `SANDBOX_HEAP_MB`
  * @returns the value of `--v8-flags`
@@ -23,6 +27,7 @@ export function sandboxV8Flags(heapMb: number): string {
     "--disallow-code-generation-from-strings",
     `--max-old-space-size=${heapMb}`,
     "--no-concurrent-recompilation",
+    "--no-sparkplug",
     "--min-semi-space-size=2",
   ].join(",");
 }

@@ -4,6 +4,7 @@
  * batch is still being written.
  */
 import assert from "node:assert/strict";
+import { batchedWrites } from "../src/log.ts";
 
 Deno.test("no log record is lost at exit, even with a batch being written", async () => {
   const records = 3000;
@@ -29,4 +30,40 @@ Deno.test("no log record is lost at exit, even with a batch being written", asyn
   const seen = lines.map((line) => JSON.parse(line).properties.i);
   assert.equal(seen.length, records, "every record was written");
   assert.deepEqual(seen, [...Array(records).keys()], "in the order they were logged");
+});
+
+/** A stream that keeps each chunk it is given, or fails every write with `failWith`. */
+function recorder(failWith?: Error) {
+  const chunks: string[] = [];
+  let closed = false;
+  const stream = new WritableStream<Uint8Array>({
+    write(chunk) {
+      if (failWith) throw failWith;
+      chunks.push(new TextDecoder().decode(chunk));
+    },
+    close() {
+      closed = true;
+    },
+  });
+  return { stream, chunks, closed: () => closed };
+}
+
+Deno.test("records written within one turn reach stdout in one write, in order", async () => {
+  const target = recorder();
+  const writer = batchedWrites(target.stream).getWriter();
+  for (const line of ["a\n", "b\n", "c\n"]) await writer.write(new TextEncoder().encode(line));
+  assert.deepEqual(target.chunks, [], "nothing is written within the turn");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(target.chunks, ["a\nb\nc\n"]);
+  await writer.write(new TextEncoder().encode("d\n"));
+  await writer.close();
+  assert.deepEqual(target.chunks, ["a\nb\nc\n", "d\n"], "closing writes what is left");
+  assert.ok(target.closed(), "and closes stdout's stream");
+});
+
+Deno.test("a write that fails is reported on the next write, not lost", async () => {
+  const writer = batchedWrites(recorder(new Error("EPIPE")).stream).getWriter();
+  await writer.write(new TextEncoder().encode("a\n"));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await assert.rejects(writer.write(new TextEncoder().encode("b\n")), /EPIPE/);
 });

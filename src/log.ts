@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import {
   configure,
   dispose,
@@ -73,12 +74,7 @@ export function batchedWrites(target: WritableStream<Uint8Array>): WritableStrea
   let scheduled: Promise<void> | null = null;
   let failure: { error: unknown } | null = null;
   const flush = (): Promise<void> => {
-    const batch = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      batch.set(chunk, at);
-      at += chunk.byteLength;
-    }
+    const batch = Buffer.concat(chunks, size);
     chunks = [];
     size = 0;
     scheduled = null;

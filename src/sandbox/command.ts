@@ -15,9 +15,10 @@
  * encoding): without it a worker serving hello executes 3.5 % fewer instructions (in a harness
  * that spawned workers with the bootstrap alone, its extra cost over a bare worker's dropped from
  * 3.0 M to 0.8 M), and code that runs long enough still reaches Maglev and Turbofan (callgrind and
- * timings in bench/README.md). And with V8's default 1 MB semi-space, a warm worker's start, warm-up and lockdown filled it just before
- * the request came: its one scavenge (0.7–2 ms) landed on the request, inside the contract's
- * import. With 2 MB a worker that serves hello never collects garbage (bench/README.md).
+ * timings in bench/README.md). And with V8's default 1 MB semi-space, a warm worker's start,
+ * warm-up and lockdown filled it just before the request came: its one scavenge (0.7–2 ms) landed
+ * on the request, inside the contract's import. With 2 MB a worker that serves hello never
+ * collects garbage (bench/README.md).
  *
  * @param heapMb `SANDBOX_HEAP_MB`
  * @returns the value of `--v8-flags`

@@ -60,9 +60,10 @@ export async function setupLogging(
  * A stream that writes to `target`, in one write, whatever it is given within one turn of the
  * event loop. LogTape's non-blocking sink hands over the records of a batch one by one, and each
  * write to stdout is a system call that the runtime makes on another thread, woken for it: one
- * per request, for the access line. Order is kept; a batch of {@link MAX_BATCH_BYTES} or more makes
- * the writer wait until it is written, so stdout's backpressure still reaches the sink; a failed
- * write fails the next one, where LogTape reports it.
+ * per request, for the access line. Order is kept, and one batch is written at a time; once the
+ * next batch reaches {@link MAX_BATCH_BYTES}, the writer waits until it is written, so a stdout
+ * that does not drain holds LogTape's sink (which then drops its oldest records) rather than
+ * memory growing here. A failed write fails the next one, where LogTape reports it.
  *
  * @param target where the bytes go; closed when this stream is closed
  * @returns a stream to hand to `getStreamSink`
@@ -71,16 +72,21 @@ export function batchedWrites(target: WritableStream<Uint8Array>): WritableStrea
   const writer = target.getWriter();
   let chunks: Uint8Array[] = [];
   let size = 0;
+  /** The next batch's write, set when its first chunk arrives. */
   let scheduled: Promise<void> | null = null;
+  /** The batch being written: one at a time, so a stdout that does not drain holds the next. */
+  let writing: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | null = null;
-  const flush = (): Promise<void> => {
+  const flush = async (): Promise<void> => {
+    await writing;
     const batch = Buffer.concat(chunks, size);
     chunks = [];
     size = 0;
     scheduled = null;
-    return writer.write(batch).catch((error) => {
+    writing = writer.write(batch).catch((error) => {
       failure ??= { error };
     });
+    await writing;
   };
   return new WritableStream<Uint8Array>({
     write(chunk) {
@@ -93,6 +99,7 @@ export function batchedWrites(target: WritableStream<Uint8Array>): WritableStrea
     async close() {
       await scheduled;
       if (size > 0) await flush();
+      await writing;
       if (failure) throw failure.error;
       await writer.close();
     },

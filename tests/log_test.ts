@@ -67,3 +67,31 @@ Deno.test("a write that fails is reported on the next write, not lost", async ()
   await new Promise((resolve) => setTimeout(resolve, 10));
   await assert.rejects(writer.write(new TextEncoder().encode("b\n")), /EPIPE/);
 });
+
+Deno.test("a stdout that does not drain holds the writer instead of gathering without bound", async () => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  const written: number[] = [];
+  const target = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      await held;
+      written.push(chunk.byteLength);
+    },
+  });
+  const writer = batchedWrites(target).getWriter();
+  const line = new Uint8Array(64 * 1024);
+  await writer.write(line); // the first batch: stdout takes it and does not finish
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  // One line per turn, as records come: without a limit each turn's batch would queue up behind it.
+  let returned = 0;
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < 40; i++) {
+    writes.push(writer.write(line).then(() => returned++));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert.ok(returned < 40, `writes past 1 MB wait for stdout (${returned} of 40 returned)`);
+  release();
+  await Promise.all(writes);
+  await writer.close();
+  assert.equal(written.reduce((a, b) => a + b, 0), 41 * 64 * 1024, "and nothing is lost");
+});

@@ -169,3 +169,21 @@ Deno.test("a saturation seen at a light rate (a stall) ends when requests hold f
   assert.equal(window(policy, t += WINDOW, 2 * RESUME_SHARE - 0.1, 40), true);
   assert.equal(policy.enabled, true);
 });
+
+Deno.test("what was measured is forgotten once the sandboxes are idle", () => {
+  const policy = new SpawnAhead(0);
+  let t = 0;
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
+  for (let w = 0; w < 12; w++) window(policy, t += WINDOW, 2, 148);
+  assert.ok(policy.capacity > 140, `${policy.capacity}`);
+  // The load ends: an idle window resumes spawning ahead and forgets the rate.
+  assert.equal(window(policy, t += WINDOW, 0, 0), true);
+  assert.equal(policy.capacity, 0);
+  for (let w = 0; w < 8; w++) window(policy, t += WINDOW, 0, 0);
+  // The next saturation comes on a host that has slowed down by a third.
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 92);
+  assert.equal(policy.enabled, false);
+  assert.equal(policy.capacity, 92);
+  // Answered at 96 per second without a pool: saturation still, not a lighter load.
+  for (let w = 0; w < 8; w++) assert.equal(window(policy, t += WINDOW, 2, 96), false);
+});

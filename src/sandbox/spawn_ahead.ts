@@ -159,7 +159,7 @@ export class SpawnAhead {
     // part of one.
     if (share >= SATURATED) this.#capacity += CAPACITY_WEIGHT * (rate - this.#capacity);
     // `<=`: runs that were answered slowly when the pool saturated leave a rate of about 0.
-    const slower = !shed && recentRate <= RESUME_BELOW * this.capacity;
+    const slower = !shed && recentRate <= RESUME_BELOW * this.#capacity;
     const recheck = !shed && now - this.#stoppedAt >= RECHECK_MS;
     if (!slower && !recheck && share >= RESUME_SHARE) return false;
     this.enabled = true;

@@ -23,6 +23,21 @@ function window(policy: SpawnAhead, end: number, held: number, rate: number): bo
   return policy.update(2, end);
 }
 
+/**
+ * Saturates the sandboxes (pools answering 140 per second, 148 without them), then lets the load
+ * fall to 70 % (104 per second), which resumes spawning ahead.
+ *
+ * @returns the end of the window that resumed it
+ */
+function saturateThenLighten(policy: SpawnAhead): number {
+  let t = 0;
+  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
+  for (let w = 0; w < 12; w++) window(policy, t += WINDOW, 2, 148);
+  assert.equal(window(policy, t += WINDOW, 1.4, 104), false);
+  assert.equal(window(policy, t += WINDOW, 1.4, 104), true, "70 % resumes spawning ahead");
+  return t;
+}
+
 Deno.test("spawning ahead stops after consecutive saturated windows, not after a burst", () => {
   const policy = new SpawnAhead(0);
   assert.equal(window(policy, 250, 1, 100), false, "one request on two cores leaves spare CPU");
@@ -71,12 +86,7 @@ Deno.test("a slower load is compared with the rate without a pool, not the pools
 
 Deno.test("once resumed, saturation cannot stop it again while the pools refill", () => {
   const policy = new SpawnAhead(0);
-  let t = 0;
-  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
-  for (let w = 0; w < 4; w++) window(policy, t += WINDOW, 2, 148);
-  // The load falls to 70 %.
-  window(policy, t += WINDOW, 1.4, 104);
-  assert.equal(window(policy, t += WINDOW, 1.4, 104), true);
+  let t = saturateThenLighten(policy);
   const resumed = t;
   // Pools empty: each request still spawns its worker, and the same load holds every core.
   while (t + WINDOW - resumed < RESUME_GRACE_MS) {
@@ -93,12 +103,7 @@ Deno.test("once resumed, saturation cannot stop it again while the pools refill"
 
 Deno.test("what was measured without a pool is kept from one stop to the next", () => {
   const policy = new SpawnAhead(0);
-  let t = 0;
-  for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 140);
-  for (let w = 0; w < 12; w++) window(policy, t += WINDOW, 2, 148);
-  // The load falls to 70 %, and the pools resume.
-  window(policy, t += WINDOW, 1.4, 104);
-  assert.equal(window(policy, t += WINDOW, 1.4, 104), true);
+  let t = saturateThenLighten(policy);
   for (let w = 0; w < 8; w++) window(policy, t += WINDOW, 0.6, 104);
   // A stall of half a second at the same load: every core held, and spawning ahead stops.
   for (let w = 0; w < SATURATED_WINDOWS; w++) window(policy, t += WINDOW, 2, 104);

@@ -11,23 +11,26 @@
  * or a timer leaves the cores to others). The supervisor reports the time they spent so; summed
  * over a window and divided by its length, that is how many there were on average. At
  * {@link SATURATED} of the cores the sandboxes can use, for {@link SATURATED_WINDOWS} windows in a
- * row, spawning ahead stops.
+ * row, spawning ahead stops, and the rate at which requests were answered meanwhile is kept as
+ * what the sandboxes manage with a pool.
  *
  * That signal cannot say when to start again: without a pool each run holds its sandbox for the
- * spawn as well, so the same load looks busier. The answer rate can: below saturation it is the
- * offered rate in either mode. The windows in which requests held {@link SATURATED} of the cores
- * without a pool measure what the sandboxes answer at saturation ({@link SpawnAhead.capacity});
- * spawning ahead resumes once the last two windows together were answered at under
- * {@link RESUME_BELOW} of that, or in a window in which requests held less than
- * {@link RESUME_SHARE} of the cores even without a pool (the saturation was a stall or a burst),
- * and also every {@link RECHECK_MS}, to measure again. Two windows, not one: a single 250 ms window
- * of a saturating load read up to a quarter slow on the benchmark machine.
+ * spawn as well, so the same load looks busier. The answer rate does not depend on the mode, so
+ * spawning ahead resumes after a window in which requests were answered at less than
+ * {@link RESUME_BELOW} of that rate (a load that ends is back to warm pools within ~300 ms), or in
+ * which requests held less than {@link RESUME_SHARE} of the cores even without a pool (the
+ * saturation was a stall or a burst, and the rate kept as capacity is then too low to tell), and
+ * also every {@link RECHECK_MS}, to measure again (if the load still saturates the pool, it stops
+ * again once {@link RESUME_GRACE_MS} and two windows have passed).
  *
  * Once resumed, spawning ahead is kept for {@link RESUME_GRACE_MS} whatever the load: the pools
  * start empty, and until they are refilled each request still spawns its own worker, so a load
- * they serve easily looks saturated for a few windows. A first version stopped on those windows
- * and then compared the load with the rate they were answered at, which was the load itself: at
- * 70 % of capacity the sandboxes stayed without pools (bench/README.md, 2026-12-07, late night).
+ * they serve easily looks saturated for a few windows. Stopping on those windows kept as the
+ * pools' rate at saturation the load itself, and the sandboxes stayed without pools at loads the
+ * pools serve (bench/README.md, 2026-12-07, late night). After the grace, a load that still
+ * saturates the pools stops them again: at such a load a pool has no headroom left, and on the
+ * benchmark machine the tail was shorter without one (p99 at 70 % of capacity), though the median
+ * request waits for a spawn.
  *
  * While requests are being shed, though, neither the answer rate nor the re-check resumes it. A
  * request refused as overloaded shows more demand than the sandboxes take in either mode: the
@@ -43,23 +46,13 @@
 export const SATURATED = 0.9;
 /** Consecutive saturated windows that stop spawning ahead (one may be a burst). */
 export const SATURATED_WINDOWS = 2;
-/**
- * Share of the answer rate without a pool at saturation below which spawning ahead resumes: a
- * pool costs CPU (its workers' warm-ups), and pools saturated at 70–90 % of that rate on the
- * benchmark machines.
- */
-export const RESUME_BELOW = 0.8;
+/** Share of the answer rate measured at saturation below which spawning ahead resumes. */
+export const RESUME_BELOW = 0.85;
 /**
  * Share of the usable cores below which spawning ahead resumes whatever the answer rate: without a
  * pool a run holds its sandbox ~2–3× longer, so a load this light is far from saturating a pool.
  */
 export const RESUME_SHARE = 0.5;
-/**
- * Weight of each saturated window in {@link SpawnAhead.capacity}: the first stop's seed is caught
- * up in a second or two of saturation, and one window of a lighter load that happens to hold
- * every core moves it by a quarter of the difference.
- */
-export const CAPACITY_WEIGHT = 0.25;
 /** How long spawning ahead stays on after it resumes, while the pools refill. */
 export const RESUME_GRACE_MS = 1_000;
 /** Longest time without spawning ahead before measuring with it again. */
@@ -74,11 +67,9 @@ export class SpawnAhead {
   #answered = 0;
   /** Whether a request was shed in this window. */
   #shed = false;
-  /** The answer rate (per second) of the window before this one. */
-  #lastRate = 0;
-  /** Answer rates of the consecutive saturated windows so far, with spawning ahead on. */
+  /** Answer rates (per second) of the consecutive saturated windows so far. */
   #saturatedRates: number[] = [];
-  /** What the sandboxes answer per second at saturation without a pool (see {@link capacity}). */
+  /** Answers per second with a pool at saturation, measured when spawning ahead stopped. */
   #capacity = 0;
   #stoppedAt = 0;
   #resumedAt = -Infinity;
@@ -112,16 +103,6 @@ export class SpawnAhead {
   }
 
   /**
-   * What the sandboxes answer per second at saturation without a pool: a moving average (weight
-   * {@link CAPACITY_WEIGHT}) of the windows that measured it, kept from one stop to the next
-   * until a window in which the sandboxes were idle. The first stop after that seeds it with the
-   * rate at which the pools saturated.
-   */
-  get capacity(): number {
-    return this.#capacity;
-  }
-
-  /**
    * Ends a window and decides for the next one.
    *
    * @param cores how many cores the sandboxes can use (ready sandboxes, at most the machine's)
@@ -133,14 +114,10 @@ export class SpawnAhead {
     if (elapsed <= 0) return false;
     const share = cores > 0 ? this.#demandMs / elapsed / cores : 0;
     const rate = (this.#answered * 1000) / elapsed;
-    const recentRate = (rate + this.#lastRate) / 2;
     const shed = this.#shed;
-    // Idle: what was measured may no longer hold (the host's speed drifts, the contracts change).
-    if (this.#answered === 0 && this.#demandMs === 0) this.#capacity = 0;
     this.#demandMs = 0;
     this.#answered = 0;
     this.#shed = false;
-    this.#lastRate = rate;
     this.#windowStart = now;
     if (this.enabled) {
       if (share < SATURATED || now - this.#resumedAt < RESUME_GRACE_MS) {
@@ -149,17 +126,14 @@ export class SpawnAhead {
       }
       this.#saturatedRates.push(rate);
       if (this.#saturatedRates.length < SATURATED_WINDOWS) return false;
-      if (this.#capacity === 0) this.#capacity = _mean(this.#saturatedRates);
+      this.#capacity = _mean(this.#saturatedRates);
       this.#saturatedRates = [];
       this.#stoppedAt = now;
       this.enabled = false;
       return true;
     }
-    // Measured before deciding: this window is the first of a saturated load without a pool, or
-    // part of one.
-    if (share >= SATURATED) this.#capacity += CAPACITY_WEIGHT * (rate - this.#capacity);
     // `<=`: runs that were answered slowly when the pool saturated leave a rate of about 0.
-    const slower = !shed && recentRate <= RESUME_BELOW * this.#capacity;
+    const slower = !shed && rate <= RESUME_BELOW * this.#capacity;
     const recheck = !shed && now - this.#stoppedAt >= RECHECK_MS;
     if (!slower && !recheck && share >= RESUME_SHARE) return false;
     this.enabled = true;

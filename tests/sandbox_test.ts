@@ -198,6 +198,34 @@ Deno.test("a queued request is shed after QUEUE_TIMEOUT_MS, or QUEUE_OVERLOAD_TI
   }
 });
 
+Deno.test("/metrics tells how long runs waited for a sandbox slot", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_CONCURRENCY: "1",
+    QUEUE_TIMEOUT_MS: "5000",
+  });
+  try {
+    await server.deploy("hold", HOLD);
+    await server.deploy("hello", HELLO);
+    const hold = server.json("/hold?ms=600");
+    await waitFor(2000, () => server.supervisor.capacity().inFlight === 1);
+    const started = performance.now();
+    assert.equal((await server.json("/hello")).status, 200);
+    const waited = (performance.now() - started) / 1000;
+    assert.equal((await hold).status, 200);
+    const metrics = await (await server.get("/metrics")).text();
+    const value = (name: string) =>
+      Number(metrics.split("\n").find((line) => line.startsWith(`${name} `))?.slice(name.length));
+    // The hold found its slot free; hello waited for it, a little less than it took in all.
+    assert.equal(value("tana_edge_queue_wait_seconds_count"), 2);
+    assert.equal(value('tana_edge_queue_wait_seconds_bucket{le="0.001"}'), 1);
+    const sum = value("tana_edge_queue_wait_seconds_sum");
+    assert.ok(sum > 0.2 && sum <= waited, `waited ${sum} s of ${waited} s`);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("waiting requests run oldest first; while shedding, the newest of those that joined meanwhile", async () => {
   const server = await startTestServer({
     SANDBOX_PROCESSES: "1",

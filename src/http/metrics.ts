@@ -41,6 +41,8 @@ export class Metrics {
   readonly quarantineRefusals: client.Counter;
   /** Requests waiting for a sandbox slot. */
   readonly queueDepth: client.Gauge;
+  /** How long each run waited for a sandbox slot (0 when one was free on arrival). */
+  readonly queueWait: client.Histogram;
   /** Contract runs in progress. */
   readonly inFlight: client.Gauge;
   /** Ready sandbox processes. */
@@ -164,6 +166,14 @@ export class Metrics {
     this.queueDepth = new client.Gauge({
       name: "tana_edge_queue_depth",
       help: "Requests waiting for a sandbox slot",
+      registers,
+    });
+    // With the request duration, this splits a slow answer into waiting and running.
+    this.queueWait = new client.Histogram({
+      name: "tana_edge_queue_wait_seconds",
+      help:
+        "Time each run waited for a sandbox slot before it was handed to a sandbox (0 when a slot was free on arrival)",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     this.inFlight = new client.Gauge({

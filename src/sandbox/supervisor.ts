@@ -132,6 +132,8 @@ interface Queued extends Waiting {
   expired?: () => EdgeError;
   /** `performance.now()` when its wait ends. */
   deadline?: number;
+  /** `performance.now()` when it joined the queue. */
+  queuedAt?: number;
   /** Set once a sustained overload cut its wait to `QUEUE_OVERLOAD_TIMEOUT_MS`. */
   cut?: boolean;
 }
@@ -623,6 +625,8 @@ export class Supervisor {
     const { job } = item;
     const rid = this.#nextRunId++;
     job.sandbox = sandbox.id;
+    const now = performance.now();
+    this.metrics.queueWait.observe(item.queuedAt === undefined ? 0 : (now - item.queuedAt) / 1000);
     const pending: Pending = {
       job,
       resolve: item.resolve,
@@ -630,7 +634,7 @@ export class Supervisor {
       stream: null,
       fetched: false,
       retried: item.retried ?? false,
-      dispatchedAt: performance.now(),
+      dispatchedAt: now,
       awaiting: 0,
       called: false,
       backstop: setTimeout(() => {
@@ -644,7 +648,7 @@ export class Supervisor {
       }, this.config.requestTimeoutMs + BACKSTOP_GRACE_MS),
     };
     sandbox.pending.set(rid, pending);
-    sandbox.lastDispatch = performance.now();
+    sandbox.lastDispatch = now;
     this.metrics.inFlight.inc();
     this.#running.set(job.contractId, (this.#running.get(job.contractId) ?? 0) + 1);
     this.#sendRun(sandbox, rid, job, sandbox.shipped.has(job.hash) ? null : "new");
@@ -1115,6 +1119,7 @@ export class Supervisor {
   #enqueue(item: Queued, end: "front" | "back", waitMs: number, expired: () => EdgeError): void {
     this.#countDemand();
     item.expired = expired;
+    item.queuedAt = performance.now();
     this.#arm(item, waitMs);
     if (end === "front") this.#queue.unshift(item);
     else this.#queue.push(item);

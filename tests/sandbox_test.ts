@@ -537,6 +537,38 @@ Deno.test("while requests keep every core busy, sandboxes spawn each run's worke
   }
 });
 
+Deno.test("a run waiting for I/O does not hold back the warm pool's refill", async () => {
+  const server = await startTestServer({
+    SANDBOX_PROCESSES: "1",
+    SANDBOX_POOL_SIZE: "2",
+    SANDBOX_CONCURRENCY: "4",
+  });
+  try {
+    await server.deploy("hold", HOLD);
+    await server.deploy("hello", HELLO);
+    const spawns = async () => {
+      const metrics = await (await server.get("/metrics")).text();
+      return Number(/^tana_edge_worker_spawns_total (\d+)$/m.exec(metrics)?.[1]);
+    };
+    await waitFor(3000, () => server.supervisor.capacity().warm === 2);
+    const before = await spawns();
+    let holdDone = false;
+    const hold = server.json("/hold?ms=3000").finally(() => holdDone = true);
+    await waitFor(2000, () => server.supervisor.capacity().inFlight === 1);
+    // The held run and each hello take a warm worker; the refills that follow wait at most
+    // REFILL_DEFER_MS for the runs that have just started, not for the held one to end. (The
+    // sandbox reports its spawns and pool once a second.)
+    for (let i = 0; i < 2; i++) assert.equal((await server.json("/hello")).status, 200);
+    await waitFor(2500, async () => {
+      return await spawns() >= before + 3 && server.supervisor.capacity().warm === 2;
+    });
+    assert.equal(holdDone, false, "refilled while the held run was still in flight");
+    assert.equal((await hold).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("requests waiting for I/O do not stop sandboxes from spawning ahead", async () => {
   const origin = heldOrigin();
   const server = await startTestServer({

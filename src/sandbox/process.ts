@@ -11,6 +11,7 @@
  */
 import { encodeFrame, readFrames } from "./protocol.ts";
 import { linkModule } from "./link.ts";
+import { refillDelay } from "./refill.ts";
 import { scrubErrorText, type TanaRequest } from "../shims/_runtime.ts";
 import {
   CONTRACTS_KEPT,
@@ -78,6 +79,8 @@ interface Run {
   calls: number;
   logs: number;
   dropped: number;
+  /** `performance.now()` when it arrived. */
+  startedAt: number;
 }
 
 /** Drops whatever permission a compiled binary was built with; under `deno run` there are none. */
@@ -176,24 +179,39 @@ function _spawn(forPool: boolean): Worker {
 }
 
 let refillScheduled = false;
+let refillTimer: ReturnType<typeof setTimeout> | undefined;
 
 /**
  * Tops the warm pool up by one worker per event-loop turn. `new Worker()` blocks this thread for
- * ≈ 7 ms, and results or host-call replies that arrive meanwhile wait: spawning the whole
- * shortfall in one go made them wait for all of it.
+ * 7–25 ms, and results or host-call replies that arrive meanwhile wait: spawning the whole
+ * shortfall in one go made them wait for all of it. For the same reason a refill waits for runs
+ * that have just started (`refill.ts`).
  */
 function _refill(): void {
   if (refillScheduled || draining || !spawnAhead || !_refillNeeded()) return;
   refillScheduled = true;
-  setTimeout(() => {
-    refillScheduled = false;
-    if (draining || !spawnAhead) return;
-    // Priming takes no spawn: once the pool is full, a warm worker imports the contract.
-    if (!primed && _canPrime()) _startPriming();
-    else if (pool.length + (primed ? 1 : 0) < poolSize) pool.push(_spawn(true));
-    else return;
-    _refill();
-  }, 0);
+  refillTimer = setTimeout(_refillOne, _refillDelay());
+}
+
+function _refillOne(): void {
+  refillScheduled = false;
+  if (draining || !spawnAhead) return;
+  const wait = _refillDelay();
+  if (wait > 0) {
+    refillScheduled = true;
+    refillTimer = setTimeout(_refillOne, wait);
+    return;
+  }
+  // Priming takes no spawn: once the pool is full, a warm worker imports the contract.
+  if (!primed && _canPrime()) _startPriming();
+  else if (pool.length + (primed ? 1 : 0) < poolSize) pool.push(_spawn(true));
+  else return;
+  _refill();
+}
+
+function _refillDelay(): number {
+  const starts = Array.from(runs.values(), (run) => run.startedAt);
+  return refillDelay(pool.length + (primed ? 1 : 0), starts, performance.now());
 }
 
 function _refillNeeded(): boolean {
@@ -317,7 +335,12 @@ function _finish(run: Run): void {
   if (worker) setTimeout(() => worker.terminate(), 0);
   if (draining && runs.size === 0) void _exit();
   // `new Worker()` blocks this thread for several milliseconds: refill the warm pool only after
-  // this run's frames are written, never between a result and its delivery.
+  // this run's frames are written, never between a result and its delivery. A refill that waited
+  // for this run is due again now.
+  if (refillScheduled) {
+    clearTimeout(refillTimer);
+    refillScheduled = false;
+  }
   _refill();
 }
 
@@ -534,6 +557,7 @@ function _run(message: ToSandbox & { t: "run" }): void {
     calls: 0,
     logs: 0,
     dropped: 0,
+    startedAt: performance.now(),
   };
   runs.set(run.rid, run);
   run.timer = setTimeout(

@@ -31,6 +31,11 @@ export interface TestServer extends RunningServer {
   sql(query: string, ...params: (string | number | null)[]): Promise<void>;
   /** `fetch` relative to the server. */
   get(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * A sample's value in `/metrics`, by its name with labels as exported (`name{le="0.1"}`); NaN
+   * when it is not there.
+   */
+  metric(sample: string): Promise<number>;
   /** Fetches `path` and parses the JSON body, returning status, headers and body. */
   // deno-lint-ignore no-explicit-any
   json(path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: any }>;
@@ -121,6 +126,11 @@ export async function startTestServer(
     },
     sql,
     get: (path, init) => fetch(server.url + path, init),
+    async metric(sample) {
+      const text = await (await fetch(server.url + "/metrics")).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+      return line === undefined ? NaN : Number(line.slice(sample.length + 1));
+    },
     async json(path, init) {
       const res = await fetch(server.url + path, init);
       const text = await res.text();

@@ -623,8 +623,7 @@ hostileTest("sandbox bounds CPU time", {}, async (t, server) => {
   }
 
   await assertStillServing(server);
-  const metrics = await (await server.get("/metrics")).text();
-  const found = Number(/^tana_edge_stuck_workers_total (\d+)$/m.exec(metrics)?.[1]);
+  const found = await server.metric("tana_edge_stuck_workers_total");
   assert.ok(found >= stuck, `stuck workers found: ${found}, expected at least ${stuck}`);
 });
 

@@ -259,10 +259,7 @@ for (const kind of STORES) {
       });
 
       await t.step("workers are spawned per request (metric grows)", async () => {
-        const spawns = async () => {
-          const text = await (await server.get("/metrics")).text();
-          return Number(/tana_edge_worker_spawns_total (\d+)/.exec(text)?.[1] ?? 0);
-        };
+        const spawns = async () => (await server.metric("tana_edge_worker_spawns_total")) || 0;
         for (let i = 0; i < 5; i++) await server.json("/hello");
         await new Promise((r) => setTimeout(r, 1200)); // sandboxes report once a second
         assert.ok((await spawns()) >= 5);

@@ -152,10 +152,8 @@ Deno.test("two names for the same code share one compilation", async () => {
   try {
     await server.deploy("first", version("same"));
     await server.deploy("second", version("same"));
-    const misses = async () => {
-      const text = await (await server.get("/metrics")).text();
-      return Number(/tana_edge_compile_cache_total\{result="miss"\} (\d+)/.exec(text)?.[1] ?? 0);
-    };
+    const misses = async () =>
+      (await server.metric('tana_edge_compile_cache_total{result="miss"}')) || 0;
     const before = await misses();
     assert.equal((await server.json("/first")).body.v, "same");
     assert.equal((await server.json("/second")).body.v, "same");

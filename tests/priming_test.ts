@@ -13,9 +13,8 @@ const GAP_MS = 150;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function primedRuns(server: TestServer): Promise<number> {
-  const text = await (await server.get("/metrics")).text();
-  return Number(/^tana_edge_primed_runs_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+function primedRuns(server: TestServer): Promise<number> {
+  return server.metric("tana_edge_primed_runs_total");
 }
 
 /** Requests `path` `count` times, `GAP_MS` apart, and returns the bodies (asserting 200). */

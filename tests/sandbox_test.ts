@@ -213,13 +213,10 @@ Deno.test("/metrics tells how long runs waited for a sandbox slot", async () => 
     assert.equal((await server.json("/hello")).status, 200);
     const waited = (performance.now() - started) / 1000;
     assert.equal((await hold).status, 200);
-    const metrics = await (await server.get("/metrics")).text();
-    const value = (name: string) =>
-      Number(metrics.split("\n").find((line) => line.startsWith(`${name} `))?.slice(name.length));
     // The hold found its slot free; hello waited for it, a little less than it took in all.
-    assert.equal(value("tana_edge_queue_wait_seconds_count"), 2);
-    assert.equal(value('tana_edge_queue_wait_seconds_bucket{le="0.001"}'), 1);
-    const sum = value("tana_edge_queue_wait_seconds_sum");
+    assert.equal(await server.metric("tana_edge_queue_wait_seconds_count"), 2);
+    assert.equal(await server.metric('tana_edge_queue_wait_seconds_bucket{le="0.001"}'), 1);
+    const sum = await server.metric("tana_edge_queue_wait_seconds_sum");
     assert.ok(sum > 0.2 && sum <= waited, `waited ${sum} s of ${waited} s`);
   } finally {
     await server.close();
@@ -546,10 +543,7 @@ Deno.test("a run waiting for I/O does not hold back the warm pool's refill", asy
   try {
     await server.deploy("hold", HOLD);
     await server.deploy("hello", HELLO);
-    const spawns = async () => {
-      const metrics = await (await server.get("/metrics")).text();
-      return Number(/^tana_edge_worker_spawns_total (\d+)$/m.exec(metrics)?.[1]);
-    };
+    const spawns = () => server.metric("tana_edge_worker_spawns_total");
     await waitFor(3000, () => server.supervisor.capacity().warm === 2);
     const before = await spawns();
     let holdDone = false;

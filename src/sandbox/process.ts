@@ -183,7 +183,7 @@ let refillTimer: ReturnType<typeof setTimeout> | undefined;
 
 /**
  * Tops the warm pool up by one worker per event-loop turn. `new Worker()` blocks this thread for
- * 7–25 ms, and results or host-call replies that arrive meanwhile wait: spawning the whole
+ * 7–27 ms, and results or host-call replies that arrive meanwhile wait: spawning the whole
  * shortfall in one go made them wait for all of it. For the same reason a refill waits for runs
  * that have just started (`refill.ts`).
  */

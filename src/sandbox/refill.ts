@@ -1,7 +1,7 @@
 /**
  * When a sandbox may refill its warm pool without holding up a result.
  *
- * `new Worker()` blocks the sandbox's main thread while the worker starts (7–25 ms on the 2-core
+ * `new Worker()` blocks the sandbox's main thread while the worker starts (7–27 ms on the 2-core
  * benchmark machines), and every result and host-call reply that arrives meanwhile waits for it.
  * A refill used to start as soon as a run ended; when the next run had already arrived, its worker
  * answered within a millisecond and the answer then waited for the spawn. At 70 % of capacity on
